@@ -1,0 +1,5 @@
+export * from './command-runner';
+export * from './command-error';
+export * from './redact';
+export * from './spawn-runner';
+export * from './recording-runner';

@@ -1,0 +1,2 @@
+export * from './target-driver';
+export * from './backing';
