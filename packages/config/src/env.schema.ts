@@ -1,0 +1,46 @@
+import { z } from 'zod';
+
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const ms = z.coerce.number().int().min(1);
+
+/** Every setting the processes read, with defaults for a developer machine. */
+export const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Pretty, human-readable logs (default on in development when stdout is a terminal). */
+  LOG_PRETTY: bool.optional(),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().default('127.0.0.1'),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgresql:// URL' }).optional(),
+  REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// URL' }).optional(),
+  /** Where BullMQ keeps its queues: Redis (production default) or PostgreSQL (embedded installs). */
+  QUEUE_BACKEND: z.enum(['redis', 'postgres']).optional(),
+  BULLMQ_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/).default('bootlun'),
+  /** Directory for embedded data (database, development sealing key). */
+  DATA_DIR: z.string().default('.data'),
+  /** Base64 of 32 random bytes: seals CHAP secrets (AES-256-GCM). */
+  CHAP_SEALING_KEY: z.base64({ error: 'must be base64 of 32 bytes' }).optional(),
+  CHAP_SEALING_KEY_ID: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/).default('k1'),
+  /** Older keys still able to open secrets, as "id:base64,id:base64". */
+  CHAP_SEALING_OLD_KEYS: z.string().optional(),
+  /** Prefix of initiator IQNs derived from a node's MAC. */
+  NODE_IQN_PREFIX: z.string().default('iqn.2010-04.org.ipxe'),
+  /** Worker: the storage backend it serves (id or name). */
+  STORAGE_BACKEND: z.string().optional(),
+  /** Worker: prefix every target command, e.g. "sudo -n". */
+  COMMAND_PREFIX: z.string().optional(),
+  /** Worker: where the tgt driver writes its persistent configuration. */
+  TGT_CONFIG_DIR: z.string().default('/etc/tgt/conf.d'),
+  HEARTBEAT_INTERVAL_MS: ms.default(5_000),
+  /** API: a backend is shown offline when its last heartbeat is older than this. */
+  BACKEND_OFFLINE_AFTER_MS: ms.default(20_000),
+  /** Outbox sweeper: enqueue operations that have waited this long without a job. */
+  OUTBOX_SWEEP_INTERVAL_MS: ms.default(5_000),
+  RECONCILE_INTERVAL_MS: ms.default(300_000),
+  /** Boot endpoint: comma-separated CIDRs allowed to fetch boot scripts (empty: any). */
+  BOOT_ALLOWED_NETWORKS: z.string().default(''),
+  BOOT_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(120),
+  /** Test-only fault point; inert unless NODE_ENV=test. */
+  FAULT_CRASH_AFTER_COMMIT: bool.default(false),
+});
+export type Env = z.infer<typeof envSchema>;

@@ -1,0 +1,6 @@
+export * from './common.schema';
+export * from './backend.schema';
+export * from './node.schema';
+export * from './lun.schema';
+export * from './operation.schema';
+export * from './api-key.schema';

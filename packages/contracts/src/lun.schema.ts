@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import { paginationQuery, uuidSchema } from './common.schema';
+
+export const LUN_STATUSES = ['creating', 'ready', 'active', 'error', 'deleting'] as const;
+export const LUN_PURPOSES = ['boot_from_san', 'install_source', 'auto_provision'] as const;
+
+/** The seed's rule: ≥ 2 characters, letters, digits and hyphens, no hyphen at either end; stored lower-cased. */
+export const lunNameSchema = z
+  .string({ error: 'must be a string' })
+  .trim()
+  .toLowerCase()
+  .min(2, { error: 'must be at least 2 characters' })
+  .max(63, { error: 'must be at most 63 characters' })
+  .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, {
+    error: 'may contain only letters, digits and hyphens, and must not start or end with a hyphen',
+  });
+
+export const sizeGbSchema = z
+  .number({ error: 'must be a number' })
+  .int({ error: 'must be a whole number of GB' })
+  .min(1, { error: 'must be at least 1' })
+  .max(10000, { error: 'must be at most 10000' });
+
+export const purposeSchema = z.enum(LUN_PURPOSES, { error: `must be one of ${LUN_PURPOSES.join(', ')}` });
+
+/** PureBoot's form sends `target_id`; the seed's API says `backend_id`. Either names the storage backend. */
+const backendRef = {
+  backend_id: uuidSchema.optional(),
+  target_id: uuidSchema.optional(),
+};
+
+export const createLunBody = z
+  .strictObject({
+    name: lunNameSchema,
+    size_gb: sizeGbSchema,
+    ...backendRef,
+    purpose: purposeSchema.default('boot_from_san'),
+    chap_enabled: z.boolean().default(false),
+    mutual_chap_enabled: z.boolean().default(false),
+  })
+  .superRefine((body, ctx) => {
+    if (!body.backend_id && !body.target_id) {
+      ctx.addIssue({ code: 'custom', path: ['backend_id'], message: 'is required (or target_id)' });
+    }
+    if (body.backend_id && body.target_id && body.backend_id !== body.target_id) {
+      ctx.addIssue({ code: 'custom', path: ['target_id'], message: 'must equal backend_id when both are given' });
+    }
+    if (body.mutual_chap_enabled && !body.chap_enabled) {
+      ctx.addIssue({ code: 'custom', path: ['mutual_chap_enabled'], message: 'requires chap_enabled' });
+    }
+  })
+  .transform(({ backend_id, target_id, ...rest }) => ({ ...rest, backend_id: (backend_id ?? target_id)! }));
+export type CreateLunBody = z.infer<typeof createLunBody>;
+
+/** PureBoot's edit form PATCHes the whole form: unchanged fields are accepted as they are. */
+export const updateLunBody = z
+  .strictObject({
+    name: lunNameSchema.optional(),
+    size_gb: sizeGbSchema.optional(),
+    ...backendRef,
+    purpose: purposeSchema.optional(),
+    chap_enabled: z.boolean().optional(),
+    mutual_chap_enabled: z.boolean().optional(),
+  })
+  .transform(({ backend_id, target_id, ...rest }) => ({ ...rest, backend_id: backend_id ?? target_id }));
+export type UpdateLunBody = z.infer<typeof updateLunBody>;
+
+export const assignLunBody = z.strictObject({ node_id: uuidSchema });
+export type AssignLunBody = z.infer<typeof assignLunBody>;
+
+export const listLunsQuery = paginationQuery.extend({
+  backend_id: uuidSchema.optional(),
+  target_id: uuidSchema.optional(),
+  status: z.enum(LUN_STATUSES).optional(),
+  purpose: purposeSchema.optional(),
+  assigned_node_id: uuidSchema.optional(),
+});
+export type ListLunsQuery = z.infer<typeof listLunsQuery>;

@@ -1,0 +1,101 @@
+import type { ApiKeyRole, BackendConfig, OperationKind, OperationStatus } from '@bootlun/contracts';
+
+export type LunStatus = 'creating' | 'ready' | 'active' | 'error' | 'deleting';
+export type LunPurpose = 'boot_from_san' | 'install_source' | 'auto_provision';
+export type BackendStatus = 'online' | 'offline' | 'error';
+
+export interface Backend {
+  id: string;
+  name: string;
+  type: string;
+  status: BackendStatus;
+  config: BackendConfig;
+  lastHeartbeatAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface BootNode {
+  id: string;
+  macAddress: string;
+  hostname: string | null;
+  initiatorIqn: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** A sealed secret: ciphertext plus the id of the key that sealed it. */
+export interface SealedSecret {
+  sealed: string;
+  keyId: string;
+}
+
+export interface Lun {
+  id: string;
+  name: string;
+  sizeGb: number;
+  backendId: string;
+  iqn: string;
+  lunNumber: number | null;
+  purpose: LunPurpose;
+  status: LunStatus;
+  errorMessage: string | null;
+  assignedNodeId: string | null;
+  chapEnabled: boolean;
+  chapUsername: string | null;
+  chapSecret: SealedSecret | null;
+  mutualChapEnabled: boolean;
+  targetChapUsername: string | null;
+  targetChapSecret: SealedSecret | null;
+  generation: number;
+  drift: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** A LUN as read for display: with its backend's and assigned node's names. */
+export interface LunView extends Lun {
+  backendName: string;
+  assignedNodeName: string | null;
+}
+
+export interface Operation {
+  id: string;
+  kind: OperationKind;
+  status: OperationStatus;
+  backendId: string;
+  lunId: string | null;
+  lunName: string | null;
+  lunGeneration: number | null;
+  params: OperationParams;
+  attempts: number;
+  maxAttempts: number;
+  progressPercent: number;
+  progressStep: string | null;
+  error: string | null;
+  jobId: string | null;
+  enqueuedAt: Date | null;
+  nextAttemptAt: Date | null;
+  cancelRequested: boolean;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  updatedAt: Date;
+}
+
+/** What a worker needs beyond the LUN's desired state. */
+export interface OperationParams {
+  /** IQNs this LUN had before (a rename): their targets are removed once the new one is up. */
+  staleIqns?: string[];
+}
+
+export interface ApiKey {
+  id: string;
+  name: string;
+  role: ApiKeyRole;
+  lookupId: string;
+  secretHash: string;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
+}

@@ -1,0 +1,72 @@
+/**
+ * The one error model. Use cases throw these; only the HTTP error handler turns a code
+ * into a status, and the worker decides retry vs. fail from `retryable`.
+ */
+export type ErrorCode =
+  | 'validation_error'
+  | 'not_found'
+  | 'conflict'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'unavailable'
+  | 'rate_limited'
+  | 'internal_error';
+
+export interface FieldIssue {
+  field: string;
+  message: string;
+}
+
+export class DomainError extends Error {
+  override readonly name: string = 'DomainError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly fields: FieldIssue[] = [],
+  ) {
+    super(message);
+  }
+}
+
+export class ValidationError extends DomainError {
+  override readonly name = 'ValidationError';
+  constructor(message: string, fields: FieldIssue[] = []) {
+    super('validation_error', message, fields);
+  }
+}
+
+export class NotFoundError extends DomainError {
+  override readonly name = 'NotFoundError';
+  constructor(what: string, id: string) {
+    super('not_found', `${what} ${id} does not exist`);
+  }
+}
+
+export class ConflictError extends DomainError {
+  override readonly name = 'ConflictError';
+  constructor(message: string, fields: FieldIssue[] = []) {
+    super('conflict', message, fields);
+  }
+}
+
+export class UnauthorizedError extends DomainError {
+  override readonly name = 'UnauthorizedError';
+  constructor(message = 'a valid API key is required (Authorization: Bearer <key>)') {
+    super('unauthorized', message);
+  }
+}
+
+export class ForbiddenError extends DomainError {
+  override readonly name = 'ForbiddenError';
+  constructor(message: string) {
+    super('forbidden', message);
+  }
+}
+
+/** A dependency (database, queue) cannot be reached: worth retrying later. */
+export class UnavailableError extends DomainError {
+  override readonly name = 'UnavailableError';
+  constructor(message: string) {
+    super('unavailable', message);
+  }
+}

@@ -1,0 +1,4 @@
+export * from './repositories.port';
+export * from './operation-dispatcher.port';
+export * from './secret-box.port';
+export * from './audit-log.port';

@@ -1,0 +1,145 @@
+import type { ApiKeyRole, BackendConfig, OperationKind, OperationStatus } from '@bootlun/contracts';
+import type { ApiKey, Backend, BackendStatus, BootNode, Lun, LunPurpose, LunStatus, LunView, Operation, OperationParams, SealedSecret } from '../domain/model';
+
+export interface PageRequest {
+  limit: number;
+  offset: number;
+}
+export interface Page<T> {
+  items: T[];
+  total: number;
+}
+
+export interface BackendRepository {
+  /** Throws ConflictError when the name is taken. */
+  create(data: { name: string; type: string; config: BackendConfig }): Promise<Backend>;
+  update(id: string, patch: { name?: string; config?: BackendConfig }): Promise<Backend>;
+  /** Throws ConflictError while LUNs still live on it. */
+  delete(id: string): Promise<void>;
+  get(id: string): Promise<Backend | null>;
+  /** By id when `ref` is a UUID, otherwise by name. */
+  findByRef(ref: string): Promise<Backend | null>;
+  list(page: PageRequest): Promise<Page<Backend>>;
+  listAll(): Promise<Backend[]>;
+  countLuns(id: string): Promise<number>;
+  recordHeartbeat(id: string, status: BackendStatus, at: Date): Promise<void>;
+}
+
+export interface NodeRepository {
+  create(data: { macAddress: string; hostname: string | null; initiatorIqn: string }): Promise<BootNode>;
+  update(id: string, patch: Partial<Pick<BootNode, 'macAddress' | 'hostname' | 'initiatorIqn'>>): Promise<BootNode>;
+  delete(id: string): Promise<void>;
+  get(id: string): Promise<BootNode | null>;
+  getByMac(mac: string): Promise<BootNode | null>;
+  list(page: PageRequest): Promise<Page<BootNode>>;
+}
+
+export interface NewLun {
+  id: string;
+  name: string;
+  sizeGb: number;
+  backendId: string;
+  iqn: string;
+  purpose: LunPurpose;
+  chapEnabled: boolean;
+  chapUsername: string | null;
+  chapSecret: SealedSecret | null;
+  mutualChapEnabled: boolean;
+  targetChapUsername: string | null;
+  targetChapSecret: SealedSecret | null;
+}
+
+export type LunPatch = Partial<
+  Pick<
+    Lun,
+    | 'name'
+    | 'iqn'
+    | 'sizeGb'
+    | 'purpose'
+    | 'status'
+    | 'errorMessage'
+    | 'assignedNodeId'
+    | 'chapEnabled'
+    | 'chapUsername'
+    | 'chapSecret'
+    | 'mutualChapEnabled'
+    | 'targetChapUsername'
+    | 'targetChapSecret'
+    | 'lunNumber'
+    | 'drift'
+  >
+>;
+
+export interface NewOperation {
+  kind: OperationKind;
+  backendId: string;
+  params?: OperationParams;
+  maxAttempts: number;
+}
+
+export interface LunFilter {
+  backendId?: string;
+  status?: LunStatus;
+  purpose?: LunPurpose;
+  assignedNodeId?: string;
+}
+
+export interface LunRepository {
+  get(id: string): Promise<LunView | null>;
+  list(filter: LunFilter, page: PageRequest): Promise<Page<LunView>>;
+  listByBackend(backendId: string): Promise<Lun[]>;
+  /** The node's assigned boot_from_san LUN, if any. */
+  findBootLun(nodeId: string): Promise<LunView | null>;
+  /** Inserts the LUN (generation 1) and its operation in one transaction. ConflictError on a taken name or IQN. */
+  createWithOperation(lun: NewLun, op: NewOperation): Promise<{ lun: LunView; operation: Operation }>;
+  /**
+   * Applies `patch` only while the row is still at `expectedGeneration`, bumps the
+   * generation, and records `op` (for that new generation) in the same transaction.
+   * ConflictError when another change got there first or the new name is taken.
+   */
+  change(id: string, expectedGeneration: number, patch: LunPatch, op: NewOperation | null): Promise<{ lun: LunView; operation: Operation | null }>;
+  /** Worker write-back: applies only while the row is at `generation`; false when a newer change exists. */
+  writeBack(id: string, generation: number, patch: LunPatch): Promise<boolean>;
+  /** Sets drift and lun number observations without touching the generation. */
+  observe(id: string, patch: Pick<LunPatch, 'drift' | 'lunNumber'>): Promise<void>;
+  /** Deletes the row only while it is at `generation`. */
+  removeAt(id: string, generation: number): Promise<boolean>;
+}
+
+export interface OperationFilter {
+  lunId?: string;
+  backendId?: string;
+  status?: OperationStatus;
+  kind?: OperationKind;
+}
+
+export type OperationPatch = Partial<
+  Pick<Operation, 'status' | 'attempts' | 'progressPercent' | 'progressStep' | 'error' | 'jobId' | 'enqueuedAt' | 'nextAttemptAt' | 'cancelRequested' | 'startedAt' | 'finishedAt' | 'maxAttempts'>
+>;
+
+export interface OperationRepository {
+  get(id: string): Promise<Operation | null>;
+  list(filter: OperationFilter, page: PageRequest): Promise<Page<Operation>>;
+  create(op: NewOperation & { lunId: string | null; lunName: string | null; lunGeneration: number | null }): Promise<Operation>;
+  update(id: string, patch: OperationPatch): Promise<Operation>;
+  /** Moves status only when it is currently one of `from`; returns the row when it moved. */
+  transition(id: string, from: OperationStatus[], patch: OperationPatch): Promise<Operation | null>;
+  /** Queued operations never handed to the queue, older than `before` (the outbox). */
+  listUndispatched(before: Date, limit: number): Promise<Operation[]>;
+}
+
+export interface ApiKeyRepository {
+  create(data: { name: string; role: ApiKeyRole; lookupId: string; secretHash: string }): Promise<ApiKey>;
+  findByLookupId(lookupId: string): Promise<ApiKey | null>;
+  list(page: PageRequest): Promise<Page<ApiKey>>;
+  revoke(id: string): Promise<ApiKey>;
+  touch(id: string, at: Date): Promise<void>;
+}
+
+export interface Repositories {
+  backends: BackendRepository;
+  nodes: NodeRepository;
+  luns: LunRepository;
+  operations: OperationRepository;
+  apiKeys: ApiKeyRepository;
+}

@@ -1,0 +1,51 @@
+import type { CreateBackendBody, UpdateBackendBody } from '@bootlun/contracts';
+import type { CoreDeps } from '../deps';
+import type { Backend, BackendStatus } from '../domain/model';
+import { ConflictError, NotFoundError } from '../errors';
+import type { Page, PageRequest } from '../ports';
+
+/** A backend's shown status: what its worker last reported, or offline once heartbeats stop. */
+export function effectiveStatus(backend: Backend, offlineAfterMs: number, now = new Date()): BackendStatus {
+  if (!backend.lastHeartbeatAt) return 'offline';
+  if (now.getTime() - backend.lastHeartbeatAt.getTime() > offlineAfterMs) return 'offline';
+  return backend.status;
+}
+
+function withLiveStatus(deps: CoreDeps, backend: Backend): Backend {
+  return { ...backend, status: effectiveStatus(backend, deps.settings.backendOfflineAfterMs) };
+}
+
+export async function getBackend(deps: CoreDeps, id: string): Promise<Backend> {
+  const backend = await deps.repos.backends.get(id);
+  if (!backend) throw new NotFoundError('storage backend', id);
+  return withLiveStatus(deps, backend);
+}
+
+export async function listBackends(deps: CoreDeps, page: PageRequest): Promise<Page<Backend>> {
+  const result = await deps.repos.backends.list(page);
+  return { ...result, items: result.items.map((b) => withLiveStatus(deps, b)) };
+}
+
+export async function createBackend(deps: CoreDeps, input: CreateBackendBody): Promise<Backend> {
+  return withLiveStatus(deps, await deps.repos.backends.create(input));
+}
+
+export async function updateBackend(deps: CoreDeps, id: string, input: UpdateBackendBody): Promise<Backend> {
+  const backend = await getBackend(deps, id);
+  if (input.config) {
+    const luns = await deps.repos.backends.countLuns(id);
+    const moved = (['driver', 'iqn_prefix', 'backingstore_type', 'backingstore_path'] as const).filter((k) => input.config![k] !== backend.config[k]);
+    if (luns > 0 && moved.length > 0) {
+      throw new ConflictError(`storage backend ${backend.name} has ${luns} LUNs; ${moved.join(', ')} cannot change while LUNs live on it`, moved.map((k) => ({ field: `config.${k}`, message: 'cannot change while LUNs exist' })));
+    }
+  }
+  return withLiveStatus(deps, await deps.repos.backends.update(id, { name: input.name, config: input.config }));
+}
+
+export async function deleteBackend(deps: CoreDeps, id: string): Promise<Backend> {
+  const backend = await getBackend(deps, id);
+  const luns = await deps.repos.backends.countLuns(id);
+  if (luns > 0) throw new ConflictError(`storage backend ${backend.name} still has ${luns} LUNs; delete them first`);
+  await deps.repos.backends.delete(id);
+  return backend;
+}

@@ -1,0 +1,151 @@
+import { randomUUID } from 'node:crypto';
+import { targetIqn, type CreateLunBody, type OperationKind, type UpdateLunBody } from '@bootlun/contracts';
+import type { CoreDeps } from '../deps';
+import { chapUsernameFor, generateChapSecret } from '../domain/chap';
+import { lunRules } from '../domain/lun-rules';
+import type { LunView, Operation } from '../domain/model';
+import { ConflictError, NotFoundError, ValidationError } from '../errors';
+import type { LunFilter, LunPatch, NewOperation, Page, PageRequest } from '../ports';
+
+export interface LunChangeResult {
+  lun: LunView;
+  operation: Operation | null;
+  /** 'deferred' when the queue was unreachable: the change is durable and the sweeper will dispatch it. */
+  dispatch: 'enqueued' | 'deferred' | 'none';
+}
+
+async function loadLun(deps: CoreDeps, id: string): Promise<LunView> {
+  const lun = await deps.repos.luns.get(id);
+  if (!lun) throw new NotFoundError('LUN', id);
+  return lun;
+}
+
+function newOperation(deps: CoreDeps, kind: OperationKind, backendId: string, params: NewOperation['params'] = {}): NewOperation {
+  return { kind, backendId, params, maxAttempts: deps.retry[kind].attempts };
+}
+
+async function dispatch(deps: CoreDeps, lun: LunView, operation: Operation | null): Promise<LunChangeResult> {
+  if (!operation) return { lun, operation, dispatch: 'none' };
+  return { lun, operation, dispatch: await deps.dispatcher.dispatch(operation) };
+}
+
+/** Fresh CHAP credentials for a LUN (a new secret each time CHAP is switched on). */
+type ChapFields = Pick<LunView, 'chapEnabled' | 'chapUsername' | 'chapSecret' | 'mutualChapEnabled' | 'targetChapUsername' | 'targetChapSecret'>;
+
+function chapCredentials(deps: CoreDeps, lunId: string, chap: boolean, mutual: boolean): ChapFields {
+  return {
+    chapEnabled: chap,
+    chapUsername: chap ? chapUsernameFor(lunId, 'initiator') : null,
+    chapSecret: chap ? deps.secrets.seal(generateChapSecret()) : null,
+    mutualChapEnabled: chap && mutual,
+    targetChapUsername: chap && mutual ? chapUsernameFor(lunId, 'target') : null,
+    targetChapSecret: chap && mutual ? deps.secrets.seal(generateChapSecret()) : null,
+  };
+}
+
+export async function getLun(deps: CoreDeps, id: string): Promise<LunView> {
+  return loadLun(deps, id);
+}
+
+export async function listLuns(deps: CoreDeps, filter: LunFilter, page: PageRequest): Promise<Page<LunView>> {
+  return deps.repos.luns.list(filter, page);
+}
+
+export async function createLun(deps: CoreDeps, input: CreateLunBody): Promise<LunChangeResult> {
+  const backend = await deps.repos.backends.get(input.backend_id);
+  if (!backend) throw new ValidationError(`storage backend ${input.backend_id} does not exist`, [{ field: 'backend_id', message: 'unknown storage backend' }]);
+
+  const id = randomUUID();
+  const { lun, operation } = await deps.repos.luns.createWithOperation(
+    {
+      id,
+      name: input.name,
+      sizeGb: input.size_gb,
+      backendId: backend.id,
+      iqn: targetIqn(backend.config.iqn_prefix, input.name),
+      purpose: input.purpose,
+      ...chapCredentials(deps, id, input.chap_enabled, input.mutual_chap_enabled),
+    },
+    newOperation(deps, 'create', backend.id),
+  );
+  return dispatch(deps, lun, operation);
+}
+
+export async function updateLun(deps: CoreDeps, id: string, input: UpdateLunBody): Promise<LunChangeResult> {
+  const lun = await loadLun(deps, id);
+  if (input.backend_id && input.backend_id !== lun.backendId) {
+    throw new ConflictError('a LUN cannot move to another storage backend; create a new LUN there and copy the data', [
+      { field: 'backend_id', message: 'cannot be changed' },
+    ]);
+  }
+  const patch: LunPatch = {};
+  let params: NewOperation['params'] = {};
+  if (input.purpose !== undefined && input.purpose !== lun.purpose) patch.purpose = input.purpose;
+  if (input.size_gb !== undefined && input.size_gb !== lun.sizeGb) {
+    if (input.size_gb < lun.sizeGb) {
+      throw new ConflictError(`size_gb cannot shrink (from ${lun.sizeGb} to ${input.size_gb}): data would be lost`, [{ field: 'size_gb', message: 'cannot shrink' }]);
+    }
+    patch.sizeGb = input.size_gb;
+  }
+  if (input.name !== undefined && input.name !== lun.name) {
+    const backend = await deps.repos.backends.get(lun.backendId);
+    patch.name = input.name;
+    patch.iqn = targetIqn(backend!.config.iqn_prefix, input.name);
+    params = { staleIqns: [lun.iqn] };
+  }
+  const wantChap = input.chap_enabled ?? lun.chapEnabled;
+  const wantMutual = wantChap && (input.mutual_chap_enabled ?? lun.mutualChapEnabled);
+  if (wantChap !== lun.chapEnabled || wantMutual !== lun.mutualChapEnabled) {
+    Object.assign(patch, chapCredentials(deps, lun.id, wantChap, wantMutual));
+  }
+
+  const touchesTarget = patch.iqn !== undefined || patch.sizeGb !== undefined || patch.chapEnabled !== undefined;
+  if (Object.keys(patch).length === 0) return { lun, operation: null, dispatch: 'none' };
+  if (touchesTarget) lunRules.canChangeTarget(lun);
+  const kind: OperationKind = patch.sizeGb !== undefined && patch.iqn === undefined && patch.chapEnabled === undefined ? 'resize' : 'update';
+  const changed = await deps.repos.luns.change(lun.id, lun.generation, patch, touchesTarget ? newOperation(deps, kind, lun.backendId, params) : null);
+  return dispatch(deps, changed.lun, changed.operation);
+}
+
+export async function deleteLun(deps: CoreDeps, id: string): Promise<LunChangeResult> {
+  const lun = await loadLun(deps, id);
+  lunRules.canDelete(lun);
+  const changed = await deps.repos.luns.change(lun.id, lun.generation, { status: 'deleting', errorMessage: null }, newOperation(deps, 'delete', lun.backendId));
+  return dispatch(deps, changed.lun, changed.operation);
+}
+
+export async function assignLun(deps: CoreDeps, id: string, nodeId: string): Promise<LunChangeResult> {
+  const lun = await loadLun(deps, id);
+  const node = await deps.repos.nodes.get(nodeId);
+  if (!node) throw new NotFoundError('node', nodeId);
+  lunRules.canAssign(lun);
+  const changed = await deps.repos.luns.change(lun.id, lun.generation, { assignedNodeId: node.id }, newOperation(deps, 'assign', lun.backendId));
+  return dispatch(deps, changed.lun, changed.operation);
+}
+
+export async function unassignLun(deps: CoreDeps, id: string): Promise<LunChangeResult> {
+  const lun = await loadLun(deps, id);
+  lunRules.canUnassign(lun);
+  const changed = await deps.repos.luns.change(lun.id, lun.generation, { assignedNodeId: null }, newOperation(deps, 'unassign', lun.backendId));
+  return dispatch(deps, changed.lun, changed.operation);
+}
+
+export interface RevealedCredentials {
+  chap_username: string;
+  chap_secret: string;
+  target_chap_username: string | null;
+  target_chap_secret: string | null;
+}
+
+/** Admin-only: the plaintext CHAP credentials for configuring an initiator by hand. Each reveal is audited. */
+export async function revealLunCredentials(deps: CoreDeps, id: string, actor: string): Promise<RevealedCredentials> {
+  const lun = await loadLun(deps, id);
+  if (!lun.chapEnabled || !lun.chapSecret || !lun.chapUsername) throw new ConflictError(`LUN ${lun.name} has CHAP disabled`);
+  deps.audit.record('lun.credentials.revealed', { lunId: lun.id, lunName: lun.name, actor });
+  return {
+    chap_username: lun.chapUsername,
+    chap_secret: deps.secrets.open(lun.chapSecret),
+    target_chap_username: lun.targetChapUsername,
+    target_chap_secret: lun.targetChapSecret ? deps.secrets.open(lun.targetChapSecret) : null,
+  };
+}

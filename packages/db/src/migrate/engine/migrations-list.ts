@@ -1,0 +1,23 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { MigrationList } from '@prisma/schema-engine-wasm';
+import { LOCK_FILE, MIGRATION_SCRIPT, readMigrations } from '../migration-files';
+
+/** The folder in the shape the engine expects, built as the Prisma CLI builds it. */
+export function migrationsList(migrationsDir: string): MigrationList {
+  let lockContent: string | null = null;
+  try {
+    lockContent = readFileSync(path.join(migrationsDir, LOCK_FILE), 'utf8');
+  } catch {
+    lockContent = null;
+  }
+  return {
+    baseDir: migrationsDir,
+    lockfile: { path: LOCK_FILE, content: lockContent },
+    shadowDbInitScript: '',
+    migrationDirectories: readMigrations(migrationsDir).map((migration) => ({
+      path: migration.name,
+      migrationFile: { path: MIGRATION_SCRIPT, content: { tag: 'ok', value: migration.sql } },
+    })),
+  };
+}

@@ -1,0 +1,18 @@
+import type { Repositories } from '@bootlun/core';
+import type { PrismaClient } from '../generated/client';
+import { PrismaApiKeyRepository } from './api-key.repository';
+import { PrismaBackendRepository } from './backend.repository';
+import { PrismaLunRepository } from './lun.repository';
+import { PrismaNodeRepository } from './node.repository';
+import { PrismaOperationRepository } from './operation.repository';
+
+export function createRepositories(db: PrismaClient): Repositories {
+  return {
+    backends: new PrismaBackendRepository(db),
+    nodes: new PrismaNodeRepository(db),
+    luns: new PrismaLunRepository(db),
+    operations: new PrismaOperationRepository(db),
+    apiKeys: new PrismaApiKeyRepository(db),
+  };
+}
+export { mapPrismaError } from './prisma-errors';

@@ -1,0 +1,109 @@
+import { ConflictError, NotFoundError, type Lun, type LunFilter, type LunPatch, type LunRepository, type LunView, type NewLun, type NewOperation, type Operation, type Page, type PageRequest } from '@bootlun/core';
+import type { Prisma, PrismaClient } from '../generated/client';
+import { lunViewInclude, toLun, toLunData, toLunView, toOperation } from './mappers';
+import { guarded } from './prisma-errors';
+
+type Tx = Prisma.TransactionClient;
+
+function operationData(op: NewOperation, lun: { id: string; name: string }, generation: number): Prisma.OperationUncheckedCreateInput {
+  return {
+    kind: op.kind,
+    backendId: op.backendId,
+    lunId: lun.id,
+    lunName: lun.name,
+    lunGeneration: generation,
+    params: (op.params ?? {}) as Prisma.InputJsonValue,
+    maxAttempts: op.maxAttempts,
+  };
+}
+
+export class PrismaLunRepository implements LunRepository {
+  constructor(private readonly db: PrismaClient) {}
+
+  get(id: string): Promise<LunView | null> {
+    return guarded('LUN', id, async () => {
+      const row = await this.db.iscsiLun.findUnique({ where: { id }, include: lunViewInclude });
+      return row && toLunView(row);
+    });
+  }
+
+  list(filter: LunFilter, page: PageRequest): Promise<Page<LunView>> {
+    const where: Prisma.IscsiLunWhereInput = {
+      backendId: filter.backendId,
+      status: filter.status,
+      purpose: filter.purpose,
+      assignedNodeId: filter.assignedNodeId,
+    };
+    return guarded('LUN', undefined, async () => {
+      const [rows, total] = await this.db.$transaction([
+        this.db.iscsiLun.findMany({ where, include: lunViewInclude, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], take: page.limit, skip: page.offset }),
+        this.db.iscsiLun.count({ where }),
+      ]);
+      return { items: rows.map(toLunView), total };
+    });
+  }
+
+  listByBackend(backendId: string): Promise<Lun[]> {
+    return guarded('LUN', undefined, async () => (await this.db.iscsiLun.findMany({ where: { backendId }, orderBy: { createdAt: 'asc' } })).map(toLun));
+  }
+
+  findBootLun(nodeId: string): Promise<LunView | null> {
+    return guarded('LUN', undefined, async () => {
+      const row = await this.db.iscsiLun.findFirst({ where: { assignedNodeId: nodeId, purpose: 'boot_from_san' }, include: lunViewInclude, orderBy: { createdAt: 'asc' } });
+      return row && toLunView(row);
+    });
+  }
+
+  createWithOperation(lun: NewLun, op: NewOperation): Promise<{ lun: LunView; operation: Operation }> {
+    const { chapSecret, targetChapSecret, ...fields } = lun;
+    return guarded('LUN', undefined, () =>
+      this.db.$transaction(async (tx) => {
+        const row = await tx.iscsiLun.create({
+          data: {
+            ...fields,
+            chapSecretSealed: chapSecret?.sealed ?? null,
+            chapSecretKeyId: chapSecret?.keyId ?? null,
+            targetChapSealed: targetChapSecret?.sealed ?? null,
+            targetChapKeyId: targetChapSecret?.keyId ?? null,
+            status: 'creating',
+            generation: 1,
+          },
+          include: lunViewInclude,
+        });
+        const operation = await tx.operation.create({ data: operationData(op, row, 1) });
+        return { lun: toLunView(row), operation: toOperation(operation) };
+      }),
+    );
+  }
+
+  change(id: string, expectedGeneration: number, patch: LunPatch, op: NewOperation | null): Promise<{ lun: LunView; operation: Operation | null }> {
+    return guarded('LUN', id, () =>
+      this.db.$transaction(async (tx: Tx) => {
+        const moved = await tx.iscsiLun.updateMany({ where: { id, generation: expectedGeneration }, data: { ...toLunData(patch), generation: { increment: 1 } } as Prisma.IscsiLunUncheckedUpdateManyInput });
+        if (moved.count === 0) {
+          const exists = await tx.iscsiLun.count({ where: { id } });
+          if (!exists) throw new NotFoundError('LUN', id);
+          throw new ConflictError('the LUN was changed by another request at the same time; reload and try again');
+        }
+        const row = await tx.iscsiLun.findUniqueOrThrow({ where: { id }, include: lunViewInclude });
+        const operation = op ? toOperation(await tx.operation.create({ data: operationData(op, row, row.generation) })) : null;
+        return { lun: toLunView(row), operation };
+      }),
+    );
+  }
+
+  writeBack(id: string, generation: number, patch: LunPatch): Promise<boolean> {
+    return guarded('LUN', id, async () => {
+      const moved = await this.db.iscsiLun.updateMany({ where: { id, generation }, data: toLunData(patch) as Prisma.IscsiLunUncheckedUpdateManyInput });
+      return moved.count > 0;
+    });
+  }
+
+  async observe(id: string, patch: Pick<LunPatch, 'drift' | 'lunNumber'>): Promise<void> {
+    await guarded('LUN', id, () => this.db.iscsiLun.updateMany({ where: { id }, data: patch }));
+  }
+
+  removeAt(id: string, generation: number): Promise<boolean> {
+    return guarded('LUN', id, async () => (await this.db.iscsiLun.deleteMany({ where: { id, generation } })).count > 0);
+  }
+}

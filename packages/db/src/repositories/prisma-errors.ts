@@ -1,0 +1,46 @@
+import { ConflictError, NotFoundError, UnavailableError } from '@bootlun/core';
+import { Prisma } from '../generated/client';
+
+/** Field names in replies use the API's snake_case; Prisma reports column names, which already are. */
+function uniqueFields(err: Prisma.PrismaClientKnownRequestError): string[] {
+  const meta = err.meta as { target?: string[] | string; driverAdapterError?: { cause?: { constraint?: { fields?: string[] } } } } | undefined;
+  const fields = meta?.driverAdapterError?.cause?.constraint?.fields ?? meta?.target ?? [];
+  return (Array.isArray(fields) ? fields : [fields]).map((f) => f.replace(/"/g, ''));
+}
+
+const CONNECTION_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
+
+function isConnectionError(err: unknown): boolean {
+  if (err instanceof Prisma.PrismaClientInitializationError) return true;
+  if (err instanceof Prisma.PrismaClientKnownRequestError && CONNECTION_CODES.has(err.code)) return true;
+  const text = String((err as Error)?.message ?? '');
+  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|Connection terminated|terminating connection|the database system is (starting up|shutting down)|Can't reach database|DatabaseNotReachable|connection (is )?closed|Client has encountered a connection error/i.test(text);
+}
+
+/**
+ * Turns Prisma/driver errors into domain errors: unique violations → conflict naming
+ * the field, foreign-key violations → conflict, missing rows → not found, an
+ * unreachable database → unavailable. Anything else is rethrown untouched.
+ */
+export function mapPrismaError(err: unknown, what: string, id?: string): never {
+  if (err instanceof Prisma.PrismaClientKnownRequestError) {
+    if (err.code === 'P2002') {
+      const fields = uniqueFields(err);
+      const shown = fields.length ? fields.join(', ') : 'a unique field';
+      throw new ConflictError(`a ${what} with this ${shown} already exists`, fields.map((field) => ({ field, message: 'already taken' })));
+    }
+    if (err.code === 'P2003') throw new ConflictError(`${what} ${id ?? ''} is still referenced by other records`.replace('  ', ' '));
+    if (err.code === 'P2025') throw new NotFoundError(what, id ?? '(unknown)');
+  }
+  if (isConnectionError(err)) throw new UnavailableError('the database is unreachable; try again shortly');
+  throw err;
+}
+
+/** Runs a query and maps its failures. */
+export async function guarded<T>(what: string, id: string | undefined, query: () => Promise<T>): Promise<T> {
+  try {
+    return await query();
+  } catch (err) {
+    mapPrismaError(err, what, id);
+  }
+}

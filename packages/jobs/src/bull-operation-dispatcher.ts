@@ -1,0 +1,72 @@
+import type { Operation, OperationDispatcher, OperationRepository, RetryPolicy } from '@bootlun/core';
+import type { OperationKind } from '@bootlun/contracts';
+import type { Logger } from 'pino';
+import { jobNameFor, type JobPayload } from './job-catalog';
+import type { QueueRegistry } from './queue-registry';
+
+const ADD_TIMEOUT_MS = 3_000;
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`queue did not answer within ${ms} ms`)), ms);
+    promise.then(
+      (v) => (clearTimeout(timer), resolve(v)),
+      (e) => (clearTimeout(timer), reject(e)),
+    );
+  });
+}
+
+/**
+ * Puts a committed Operation on its backend's queue (job id = operation id) and marks it
+ * enqueued. When the queue is unreachable the Operation stays in the outbox
+ * (enqueued_at null) and the sweeper hands it over later.
+ */
+export class BullOperationDispatcher implements OperationDispatcher {
+  constructor(
+    private readonly queues: QueueRegistry,
+    private readonly operations: OperationRepository,
+    private readonly retry: Record<OperationKind, RetryPolicy>,
+    private readonly logger: Logger,
+  ) {}
+
+  async dispatch(op: Operation): Promise<'enqueued' | 'deferred'> {
+    const queue = this.queues.forBackend(op.backendId);
+    const payload: JobPayload = { operationId: op.id, lunId: op.lunId };
+    try {
+      await withTimeout(
+        (async () => {
+          // A retried operation reuses its id: clear the finished job that holds it.
+          const previous = await queue.getJob(op.id);
+          if (previous && ((await previous.isFailed()) || (await previous.isCompleted()))) await previous.remove();
+          await queue.add(jobNameFor(op.kind), payload, {
+            jobId: op.id,
+            attempts: op.maxAttempts,
+            backoff: { type: 'exponential', delay: this.retry[op.kind].backoffMs, jitter: 0.5 },
+            removeOnComplete: { age: 24 * 3600, count: 1000 },
+            removeOnFail: { age: 7 * 24 * 3600 },
+          });
+        })(),
+        ADD_TIMEOUT_MS,
+      );
+    } catch (err) {
+      this.logger.warn({ operationId: op.id, err: (err as Error).message }, 'queue unreachable; operation left in the outbox');
+      return 'deferred';
+    }
+    await this.operations.update(op.id, { enqueuedAt: new Date(), jobId: op.id });
+    return 'enqueued';
+  }
+
+  async withdraw(op: Operation): Promise<boolean> {
+    const queue = this.queues.forBackend(op.backendId);
+    try {
+      const job = await withTimeout(queue.getJob(op.id), ADD_TIMEOUT_MS);
+      if (!job) return op.enqueuedAt === null; // never reached the queue: nothing to take back
+      const state = await job.getState();
+      if (state !== 'waiting' && state !== 'delayed' && state !== 'prioritized') return false;
+      await job.remove();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}

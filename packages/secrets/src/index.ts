@@ -1,0 +1,2 @@
+export * from './aes-gcm-secret-box';
+export * from './sealing-key';
