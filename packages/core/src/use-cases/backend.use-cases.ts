@@ -1,6 +1,6 @@
 import type { CreateBackendBody, UpdateBackendBody } from '@bootlun/contracts';
 import type { CoreDeps } from '../deps';
-import type { Backend, BackendStatus } from '../domain/model';
+import type { Backend, BackendStatus, Operation } from '../domain/model';
 import { ConflictError, NotFoundError } from '../errors';
 import type { Page, PageRequest } from '../ports';
 
@@ -48,4 +48,18 @@ export async function deleteBackend(deps: CoreDeps, id: string): Promise<Backend
   if (luns > 0) throw new ConflictError(`storage backend ${backend.name} still has ${luns} LUNs; delete them first`);
   await deps.repos.backends.delete(id);
   return backend;
+}
+
+/** Queues a comparison of the database with the live target configuration, repairing what is safe. */
+export async function requestReconcile(deps: CoreDeps, id: string): Promise<{ operation: Operation; dispatch: 'enqueued' | 'deferred' }> {
+  const backend = await getBackend(deps, id);
+  const operation = await deps.repos.operations.create({
+    kind: 'reconcile',
+    backendId: backend.id,
+    lunId: null,
+    lunName: null,
+    lunGeneration: null,
+    maxAttempts: deps.retry.reconcile.attempts,
+  });
+  return { operation, dispatch: await deps.dispatcher.dispatch(operation) };
 }

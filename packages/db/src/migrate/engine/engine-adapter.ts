@@ -5,11 +5,11 @@ import { createDatabase, dropDatabase, uniqueDatabaseName } from '../scratch-dat
 import { CharAsTextClient } from './char-as-text-client';
 
 /**
- * adapter-pg for the schema engine, with what its 7.10 factory gets wrong for migrations:
- *  - executeScript splits on ";", which breaks `$$` bodies and string literals: we send the
- *    whole script as one simple-protocol query instead (no parameters => simple protocol);
- *  - connectToShadowDb spreads `database` next to `connectionString`, and pg lets the URL win,
- *    so the "shadow" silently is the main database: we build the shadow URL ourselves;
+ * adapter-pg for the schema engine, minus what its 7.10 factory gets wrong for migrations:
+ *  - executeScript splits on ";", breaking `$$` bodies and literals: we send the whole script
+ *    as one simple-protocol query instead (a query without parameters uses that protocol);
+ *  - connectToShadowDb spreads `database` beside `connectionString`, and pg lets the URL win,
+ *    so the "shadow" silently is the main database: we create it and build its URL ourselves;
  *  - "char" columns cannot be read: see CharAsTextClient.
  */
 async function openAdapter(url: string, afterDispose?: () => Promise<void>): Promise<SqlDriverAdapter> {
@@ -19,9 +19,11 @@ async function openAdapter(url: string, afterDispose?: () => Promise<void>): Pro
     await adapter.executeRaw({ sql: script, args: [], argTypes: [] });
   };
   const dispose = adapter.dispose.bind(adapter);
-  adapter.dispose = async () => {
-    await dispose();
-    await afterDispose?.();
+  let disposed: Promise<void> | undefined;
+  // Idempotent: the engine disposes shadow databases itself, we dispose whatever is left.
+  adapter.dispose = () => {
+    disposed ??= dispose().then(() => afterDispose?.());
+    return disposed;
   };
   return adapter;
 }
@@ -29,9 +31,10 @@ async function openAdapter(url: string, afterDispose?: () => Promise<void>): Pro
 export class SchemaEngineAdapterFactory implements SqlMigrationAwareDriverAdapterFactory {
   readonly provider = 'postgres';
   readonly adapterName = '@prisma/adapter-pg';
+  private readonly opened: SqlDriverAdapter[] = [];
 
   /**
-   * @param mainUrl the "live" database the engine may look at (a scratch one in our tools)
+   * @param mainUrl the database the engine connects to at start (our tools pass a scratch one)
    * @param adminUrl where shadow databases are created and dropped
    */
   constructor(
@@ -39,12 +42,22 @@ export class SchemaEngineAdapterFactory implements SqlMigrationAwareDriverAdapte
     private readonly adminUrl: string,
   ) {}
 
-  connect(): Promise<SqlDriverAdapter> {
-    return openAdapter(this.mainUrl);
+  async connect(): Promise<SqlDriverAdapter> {
+    return this.track(await openAdapter(this.mainUrl));
   }
 
   async connectToShadowDb(): Promise<SqlDriverAdapter> {
     const shadow = await createDatabase(this.adminUrl, uniqueDatabaseName('prisma_shadow'));
-    return openAdapter(shadow.url, () => dropDatabase(this.adminUrl, shadow.name));
+    return this.track(await openAdapter(shadow.url, () => dropDatabase(this.adminUrl, shadow.name)));
+  }
+
+  /** Ends every pool and drops any shadow database the engine did not dispose of. */
+  async close(): Promise<void> {
+    await Promise.all(this.opened.map((adapter) => adapter.dispose()));
+  }
+
+  private track(adapter: SqlDriverAdapter): SqlDriverAdapter {
+    this.opened.push(adapter);
+    return adapter;
   }
 }

@@ -1,0 +1,83 @@
+import type { ApiKey, Backend, BootNode, LunView, Operation } from '@bootlun/core';
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+/** A LUN as the API shows it: never a secret. `target_id`/`target_name` mirror the backend for PureBoot's UI. */
+export function presentLun(lun: LunView) {
+  return {
+    id: lun.id,
+    name: lun.name,
+    size_gb: lun.sizeGb,
+    backend_id: lun.backendId,
+    backend_name: lun.backendName,
+    target_id: lun.backendId,
+    target_name: lun.backendName,
+    iqn: lun.iqn,
+    lun_number: lun.lunNumber,
+    purpose: lun.purpose,
+    status: lun.status,
+    error_message: lun.errorMessage,
+    assigned_node_id: lun.assignedNodeId,
+    assigned_node_name: lun.assignedNodeName,
+    chap_enabled: lun.chapEnabled,
+    chap_username: lun.chapUsername,
+    mutual_chap_enabled: lun.mutualChapEnabled,
+    target_chap_username: lun.targetChapUsername,
+    drift: lun.drift,
+    generation: lun.generation,
+    created_at: iso(lun.createdAt),
+    updated_at: iso(lun.updatedAt),
+  };
+}
+
+export function presentBackend(b: Backend) {
+  return {
+    id: b.id,
+    name: b.name,
+    type: b.type,
+    status: b.status,
+    config: b.config,
+    last_heartbeat_at: iso(b.lastHeartbeatAt),
+    created_at: iso(b.createdAt),
+    updated_at: iso(b.updatedAt),
+  };
+}
+
+export function presentNode(n: BootNode) {
+  return {
+    id: n.id,
+    mac_address: n.macAddress,
+    hostname: n.hostname,
+    initiator_iqn: n.initiatorIqn,
+    created_at: iso(n.createdAt),
+    updated_at: iso(n.updatedAt),
+  };
+}
+
+export function presentOperation(op: Operation) {
+  return {
+    id: op.id,
+    kind: op.kind,
+    status: op.status,
+    backend_id: op.backendId,
+    lun_id: op.lunId,
+    lun_name: op.lunName,
+    attempts: op.attempts,
+    max_attempts: op.maxAttempts,
+    progress_percent: op.progressPercent,
+    progress_step: op.progressStep,
+    error: op.error,
+    job_id: op.jobId,
+    enqueued_at: iso(op.enqueuedAt),
+    next_attempt_at: iso(op.nextAttemptAt),
+    cancel_requested: op.cancelRequested,
+    created_at: iso(op.createdAt),
+    started_at: iso(op.startedAt),
+    finished_at: iso(op.finishedAt),
+    updated_at: iso(op.updatedAt),
+  };
+}
+
+export function presentApiKey(k: ApiKey) {
+  return { id: k.id, name: k.name, role: k.role, created_at: iso(k.createdAt), last_used_at: iso(k.lastUsedAt), revoked_at: iso(k.revokedAt) };
+}

@@ -1,0 +1,42 @@
+import { loadConfigOrExit } from '@bootlun/config';
+import type { CoreDeps } from '@bootlun/core';
+import { BullOperationDispatcher, OutboxSweeper } from '@bootlun/jobs';
+import { createLogger, createServices } from '@bootlun/runtime';
+import { buildApp } from './app';
+import { healthRoutes } from './routes/health.routes';
+
+async function main(): Promise<void> {
+  const env = loadConfigOrExit();
+  const logger = createLogger(env, 'api');
+  const services = createServices(env, logger, { failFastQueue: true });
+  const dispatcher = new BullOperationDispatcher(services.queues, services.repos.operations, services.retry, logger);
+  const core: CoreDeps = {
+    repos: services.repos,
+    dispatcher,
+    secrets: services.secrets,
+    audit: services.audit,
+    retry: services.retry,
+    settings: { nodeIqnPrefix: env.NODE_IQN_PREFIX, backendOfflineAfterMs: env.BACKEND_OFFLINE_AFTER_MS },
+  };
+  const app = buildApp({ core, logger, publicRoutes: [['/', healthRoutes(services)]] });
+  const sweeper = new OutboxSweeper(services.repos.operations, dispatcher, logger, { intervalMs: env.OUTBOX_SWEEP_INTERVAL_MS, graceMs: env.OUTBOX_SWEEP_INTERVAL_MS });
+  sweeper.start();
+
+  const server = app.listen(env.PORT, env.HOST, () => {
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : env.PORT;
+    logger.info({ url: `http://${env.HOST}:${port}/api/v1`, queue: services.queues.connection.kind }, 'API listening');
+  });
+
+  const stop = async (signal: string) => {
+    logger.info({ signal }, 'API shutting down');
+    server.close();
+    await sweeper.stop();
+    await services.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}
+
+void main();

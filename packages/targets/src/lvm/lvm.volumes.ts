@@ -1,0 +1,66 @@
+import { CommandError, type CommandResult, type CommandRunner } from '@bootlun/exec';
+import { PermanentTargetError } from '../target-driver';
+import { lvcreateArgv, lvextendArgv, lvremoveArgv, lvsArgv, type VolumeRef } from './lvm.commands';
+import { classifyLvmError, parseLvsJson, type LogicalVolume } from './lvm.parse';
+
+/**
+ * Idempotent LV steps: look (`lvs`), act only where the VG differs, read back.
+ * "Already exists" and "not found" count as success so a retried job converges;
+ * a missing or full VG is a PermanentTargetError because no retry can fix it.
+ */
+
+const LVM_TIMEOUT_MS = 120_000;
+
+function fail(result: CommandResult): never {
+  const failure = classifyLvmError(result.stderr);
+  const detail = result.stderr.trim().split('\n').slice(-2).join(' | ');
+  if (failure === 'vg-missing') throw new PermanentTargetError(`LVM volume group not found: ${detail}`);
+  if (failure === 'vg-full') throw new PermanentTargetError(`LVM volume group is full: ${detail}`);
+  throw CommandError.fromResult(result, (s) => s);
+}
+
+async function run(runner: CommandRunner, argv: string[]): Promise<CommandResult> {
+  return runner.run({ argv, timeoutMs: LVM_TIMEOUT_MS });
+}
+
+/** Every LV of `volumeGroup`. */
+export async function listVolumes(runner: CommandRunner, volumeGroup: string): Promise<LogicalVolume[]> {
+  const result = await run(runner, lvsArgv(volumeGroup));
+  if (result.code !== 0) fail(result);
+  return parseLvsJson(result.stdout);
+}
+
+async function findVolume(runner: CommandRunner, ref: VolumeRef): Promise<LogicalVolume | undefined> {
+  const volumes = await listVolumes(runner, ref.volumeGroup);
+  return volumes.find((lv) => lv.volumeName === ref.volumeName);
+}
+
+/** Creates the LV or grows it to at least `sizeBytes` (never shrinks); returns the verified LV. */
+export async function ensureVolume(runner: CommandRunner, ref: VolumeRef, sizeBytes: number): Promise<LogicalVolume> {
+  let volume = await findVolume(runner, ref);
+  if (!volume) {
+    const created = await run(runner, lvcreateArgv(ref, sizeBytes));
+    // Another attempt may have created it between our look and our act.
+    if (created.code !== 0 && classifyLvmError(created.stderr) !== 'lv-exists') fail(created);
+    volume = await findVolume(runner, ref);
+    if (!volume) throw new Error(`lvcreate reported success but ${ref.volumeGroup}/${ref.volumeName} is not listed`);
+  }
+  if (volume.sizeBytes < sizeBytes) {
+    const extended = await run(runner, lvextendArgv(ref, sizeBytes));
+    if (extended.code !== 0) fail(extended);
+    volume = await findVolume(runner, ref);
+  }
+  if (!volume || volume.sizeBytes < sizeBytes) {
+    throw new Error(`${ref.volumeGroup}/${ref.volumeName} is ${volume?.sizeBytes ?? 0} bytes after resize, wanted ${sizeBytes}`);
+  }
+  return volume;
+}
+
+/** Removes the LV; an LV (or VG) that is already gone counts as removed. */
+export async function removeVolume(runner: CommandRunner, ref: VolumeRef): Promise<void> {
+  const result = await run(runner, lvremoveArgv(ref));
+  if (result.code === 0) return;
+  const failure = classifyLvmError(result.stderr);
+  if (failure === 'lv-missing' || failure === 'vg-missing') return;
+  fail(result);
+}
