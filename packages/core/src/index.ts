@@ -10,3 +10,7 @@ export * from './use-cases/backend.use-cases';
 export * from './use-cases/node.use-cases';
 export * from './use-cases/operation.use-cases';
 export * from './use-cases/api-key.use-cases';
+export * from './use-cases/worker/worker-deps';
+export * from './use-cases/worker/desired-target';
+export * from './use-cases/worker/run-operation.use-case';
+export * from './use-cases/worker/reconcile-backend.use-case';

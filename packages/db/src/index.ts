@@ -3,3 +3,5 @@ export { createPrismaClient } from './client';
 export * from './generated/client';
 // The migration runner (production start-up, /readyz) and scratch databases (tests, tools).
 export * from './migrate';
+// Repositories implementing the core's ports.
+export { createRepositories, mapPrismaError } from './repositories';

@@ -1,7 +1,7 @@
 import type { Operation, OperationDispatcher, OperationRepository, RetryPolicy } from '@bootlun/core';
 import type { OperationKind } from '@bootlun/contracts';
 import type { Logger } from 'pino';
-import { jobNameFor, type JobPayload } from './job-catalog';
+import { BACKOFF_TYPE, jobNameFor, type JobPayload } from './job-catalog';
 import type { QueueRegistry } from './queue-registry';
 
 const ADD_TIMEOUT_MS = 3_000;
@@ -41,7 +41,7 @@ export class BullOperationDispatcher implements OperationDispatcher {
           await queue.add(jobNameFor(op.kind), payload, {
             jobId: op.id,
             attempts: op.maxAttempts,
-            backoff: { type: 'exponential', delay: this.retry[op.kind].backoffMs, jitter: 0.5 },
+            backoff: { type: BACKOFF_TYPE, delay: this.retry[op.kind].backoffMs },
             removeOnComplete: { age: 24 * 3600, count: 1000 },
             removeOnFail: { age: 7 * 24 * 3600 },
           });

@@ -21,7 +21,8 @@ export type JobName = keyof typeof JOB_KINDS;
 export const JOB_NAMES = Object.keys(JOB_KINDS) as JobName[];
 
 export const jobPayloadSchema = z.strictObject({
-  operationId: z.uuid(),
+  /** Null only for the scheduled reconcile, which has no Operation row. */
+  operationId: z.uuid().nullable(),
   lunId: z.uuid().nullable(),
 });
 export type JobPayload = z.infer<typeof jobPayloadSchema>;
@@ -39,4 +40,12 @@ export function queueNameFor(backendId: string): string {
 
 export function backendIdFromQueueName(name: string): string | null {
   return name.startsWith('storage-') ? name.slice('storage-'.length) : null;
+}
+
+/** Backoff type our workers implement: exponential with jitter, the delay chosen by the worker and recorded on the Operation. */
+export const BACKOFF_TYPE = 'jittered-exponential';
+
+/** Job id of the per-backend reconcile scheduler. */
+export function reconcileSchedulerId(backendId: string): string {
+  return `reconcile-${backendId}`;
 }

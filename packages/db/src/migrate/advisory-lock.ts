@@ -28,6 +28,7 @@ export async function withAdvisoryLock<T>(client: ClientBase, timeoutMs: number,
   try {
     return await run();
   } finally {
-    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATE_LOCK_KEY]);
+    // Best effort: a failed unlock must not hide run()'s error, and ending the session frees it anyway.
+    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATE_LOCK_KEY]).catch(() => undefined);
   }
 }

@@ -47,7 +47,8 @@ async function applyMigration(client: ClientBase, migration: MigrationFile): Pro
     await recordMigrationFinished(client, id);
     await client.query('COMMIT');
   } catch (error) {
-    await client.query('ROLLBACK');
+    // If the connection itself broke, ROLLBACK fails too; the original error is the useful one.
+    await client.query('ROLLBACK').catch(() => undefined);
     const reason = error instanceof Error ? error.message : String(error);
     throw new MigrationError('apply_failed', `Migration ${migration.name} failed and was rolled back: ${reason}`, { cause: error });
   }

@@ -1,11 +1,18 @@
 import { ConflictError, NotFoundError, UnavailableError } from '@bootlun/core';
 import { Prisma } from '../generated/client';
 
-/** Field names in replies use the API's snake_case; Prisma reports column names, which already are. */
+/**
+ * The columns of a violated unique constraint. Through the pg adapter Prisma reports only
+ * the index name ("<table>_<column>_key", Prisma's naming), so the column is read from it.
+ */
 function uniqueFields(err: Prisma.PrismaClientKnownRequestError): string[] {
-  const meta = err.meta as { target?: string[] | string; driverAdapterError?: { cause?: { constraint?: { fields?: string[] } } } } | undefined;
-  const fields = meta?.driverAdapterError?.cause?.constraint?.fields ?? meta?.target ?? [];
-  return (Array.isArray(fields) ? fields : [fields]).map((f) => f.replace(/"/g, ''));
+  const meta = err.meta as { target?: string[] | string; driverAdapterError?: { cause?: { table?: string; constraint?: { fields?: string[]; index?: string } } } } | undefined;
+  const cause = meta?.driverAdapterError?.cause;
+  if (cause?.constraint?.fields?.length) return cause.constraint.fields.map((f) => f.replace(/"/g, ''));
+  const index = cause?.constraint?.index;
+  if (index && cause?.table && index.startsWith(`${cause.table}_`) && index.endsWith('_key')) return [index.slice(cause.table.length + 1, -'_key'.length)];
+  const target = meta?.target ?? [];
+  return Array.isArray(target) ? target : [target];
 }
 
 const CONNECTION_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);

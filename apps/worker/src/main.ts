@@ -1,0 +1,74 @@
+import { loadConfigOrExit } from '@bootlun/config';
+import type { WorkerDeps } from '@bootlun/core';
+import { SpawnRunner } from '@bootlun/exec';
+import { BACKOFF_TYPE, JOB_NAMES, queueNameFor, reconcileSchedulerId } from '@bootlun/jobs';
+import { createLogger, createServices } from '@bootlun/runtime';
+import { backingFor, createTargetDriver } from '@bootlun/targets';
+import { Heartbeat } from './heartbeat';
+import { PersistCoalescer } from './persist-coalescer';
+import { backoffStrategy, operationProcessor } from './processors/operation.processor';
+
+async function main(): Promise<void> {
+  const env = loadConfigOrExit();
+  const logger = createLogger(env, 'worker');
+  if (!env.STORAGE_BACKEND) {
+    process.stderr.write('invalid configuration: STORAGE_BACKEND is required (the id or name of the storage backend this host serves)\n');
+    process.exit(1);
+  }
+  const services = createServices(env, logger, { failFastQueue: false });
+  const backend = await services.repos.backends.findByRef(env.STORAGE_BACKEND);
+  if (!backend) {
+    process.stderr.write(`invalid configuration: STORAGE_BACKEND ${env.STORAGE_BACKEND} is not a known storage backend\n`);
+    process.exit(1);
+  }
+  const log = logger.child({ backend: backend.name, backendId: backend.id });
+  const runner = new SpawnRunner({ prefix: env.COMMAND_PREFIX?.split(' ').filter(Boolean), logger: log });
+  const driver = createTargetDriver(backend.config, runner, { tgtConfigDir: env.TGT_CONFIG_DIR });
+  const persist = new PersistCoalescer(() => driver.persist(), (err) => log.error({ err: err.message }, 'saving the target configuration failed'));
+
+  const deps: WorkerDeps = {
+    repos: services.repos,
+    secrets: services.secrets,
+    driver,
+    backend,
+    backingFor: (lunId) => backingFor(backend.config.backingstore_type, backend.config.backingstore_path, lunId),
+    requestPersist: () => persist.request(),
+    log: (level, msg, fields) => log[level](fields ?? {}, msg),
+  };
+
+  // Startup check: every job name of the catalog has its handler (the processor maps names to kinds).
+  log.info({ jobs: JOB_NAMES }, 'handlers ready');
+
+  const queueName = queueNameFor(backend.id);
+  const worker = services.queues.connection.worker(queueName, operationProcessor(deps, log, services.retry), {
+    concurrency: 1, // targetcli is not safe to run concurrently on one host: serialize mutations
+    lockDuration: Number(process.env.WORKER_LOCK_MS ?? 30_000),
+    stalledInterval: Number(process.env.WORKER_STALLED_INTERVAL_MS ?? 30_000),
+    settings: { backoffStrategy: (attemptsMade, type, err) => (type === BACKOFF_TYPE ? backoffStrategy(attemptsMade, type, err) : 1_000) },
+  });
+  worker.on('error', (err) => log.warn({ err: err.message }, 'worker connection error'));
+
+  const queue = services.queues.forBackend(backend.id);
+  await queue.upsertJobScheduler(reconcileSchedulerId(backend.id), { every: env.RECONCILE_INTERVAL_MS }, { name: 'backend.reconcile', data: { operationId: null, lunId: null } });
+
+  const heartbeat = new Heartbeat(services.repos.backends, backend.id, env.HEARTBEAT_INTERVAL_MS, log);
+  heartbeat.start();
+  log.info({ queue: queueName, driver: backend.config.driver, store: services.queues.connection.kind }, 'worker started');
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'worker stopping: finishing the current step');
+    await worker.close(); // waits for the running job; takes no new ones
+    await persist.flush();
+    await heartbeat.stop();
+    await services.close();
+    log.info('worker stopped');
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}
+
+void main();

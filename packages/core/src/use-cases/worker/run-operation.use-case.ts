@@ -1,0 +1,119 @@
+import type { StepContext } from '@bootlun/targets';
+import { settledStatus } from '../../domain/lun-rules';
+import type { Lun, Operation } from '../../domain/model';
+import { desiredTargetFor } from './desired-target';
+import { reconcileBackend } from './reconcile-backend.use-case';
+import { OperationCancelled, type WorkerDeps } from './worker-deps';
+
+/**
+ * Claims an operation for this attempt. Returns null when there is nothing to do (unknown,
+ * already finished or cancelled): a duplicate or late delivery of the job is harmless.
+ */
+export async function beginOperation(deps: WorkerDeps, operationId: string, attempt: number): Promise<Operation | null> {
+  const op = await deps.repos.operations.get(operationId);
+  if (!op || op.status === 'succeeded' || op.status === 'cancelled') return null;
+  if (op.backendId !== deps.backend.id) throw new Error(`operation ${op.id} belongs to backend ${op.backendId}, not ${deps.backend.id}`);
+  return deps.repos.operations.transition(op.id, ['queued', 'running', 'failed'], {
+    status: 'running',
+    attempts: attempt,
+    startedAt: op.startedAt ?? new Date(),
+    nextAttemptAt: null,
+    finishedAt: null,
+  });
+}
+
+function stepContext(deps: WorkerDeps, op: Operation): StepContext {
+  return {
+    step: async (name, percent) => {
+      await deps.repos.operations.update(op.id, { progressStep: name, progressPercent: Math.max(0, Math.min(99, Math.round(percent))) });
+    },
+    checkpoint: async () => {
+      const current = await deps.repos.operations.get(op.id);
+      if (current?.cancelRequested) throw new OperationCancelled(`operation ${op.id} was cancelled`);
+    },
+  };
+}
+
+async function succeed(deps: WorkerDeps, op: Operation, step = 'done'): Promise<void> {
+  await deps.repos.operations.update(op.id, { status: 'succeeded', progressPercent: 100, progressStep: step, error: null, finishedAt: new Date(), nextAttemptAt: null });
+}
+
+/** Create, assign, unassign, update, resize: make the host match the LUN's current desired state. */
+async function convergeLun(deps: WorkerDeps, op: Operation, lun: Lun, ctx: StepContext): Promise<void> {
+  await ctx.step('converge target', 5);
+  const observed = await deps.driver.converge(await desiredTargetFor(deps, lun), ctx);
+  for (const stale of op.params.staleIqns ?? []) {
+    await ctx.checkpoint();
+    await ctx.step(`remove old target ${stale}`, 90);
+    await deps.driver.removeTarget(stale, ctx);
+  }
+  deps.requestPersist();
+  // Only the operation of the LUN's current generation may settle its status.
+  const wrote = await deps.repos.luns.writeBack(lun.id, op.lunGeneration ?? -1, { status: settledStatus(lun), lunNumber: observed.lunNumber, errorMessage: null, drift: null });
+  if (!wrote) await deps.repos.luns.observe(lun.id, { lunNumber: observed.lunNumber });
+  await succeed(deps, op, wrote ? 'done' : 'done (a newer change will settle the status)');
+}
+
+async function deleteLun(deps: WorkerDeps, op: Operation, lun: Lun, ctx: StepContext): Promise<void> {
+  await ctx.step('remove target', 20);
+  await deps.driver.removeTarget(lun.iqn, ctx);
+  for (const stale of op.params.staleIqns ?? []) await deps.driver.removeTarget(stale, ctx);
+  await ctx.step('remove backing store', 60);
+  await deps.driver.removeBacking(deps.backingFor(lun.id), ctx);
+  deps.requestPersist();
+  await deps.repos.luns.removeAt(lun.id, op.lunGeneration ?? -1);
+  await succeed(deps, op);
+}
+
+/** A cancelled create leaves nothing behind: target, backing store and the LUN row go. */
+async function rollBackCreate(deps: WorkerDeps, op: Operation, lun: Lun | null): Promise<void> {
+  const quiet: StepContext = { step: async () => undefined, checkpoint: async () => undefined };
+  if (lun) {
+    await deps.driver.removeTarget(lun.iqn, quiet);
+    await deps.driver.removeBacking(deps.backingFor(lun.id), quiet);
+    deps.requestPersist();
+    await deps.repos.luns.removeAt(lun.id, op.lunGeneration ?? -1);
+  }
+  await deps.repos.operations.update(op.id, { status: 'cancelled', progressStep: 'cancelled and rolled back', finishedAt: new Date() });
+  deps.log('info', 'operation cancelled and rolled back', { operationId: op.id, lunId: op.lunId });
+}
+
+/** Runs one attempt of a claimed operation. Throws to let the queue retry. */
+export async function runOperation(deps: WorkerDeps, op: Operation): Promise<void> {
+  const ctx = stepContext(deps, op);
+  if (op.kind === 'reconcile') {
+    await reconcileBackend(deps, ctx);
+    await succeed(deps, op);
+    return;
+  }
+  const lun = op.lunId ? await deps.repos.luns.get(op.lunId) : null;
+  try {
+    await ctx.checkpoint();
+    if (!lun) {
+      await succeed(deps, op, 'LUN no longer exists; nothing to do');
+      return;
+    }
+    if (op.kind === 'delete') return await deleteLun(deps, op, lun, ctx);
+    if (lun.status === 'deleting') {
+      await succeed(deps, op, 'superseded by a delete');
+      return;
+    }
+    await convergeLun(deps, op, lun, ctx);
+  } catch (err) {
+    if (err instanceof OperationCancelled) return rollBackCreate(deps, op, lun);
+    throw err;
+  }
+}
+
+/**
+ * Records a failed attempt. A final failure (out of attempts, or not retryable) fails the
+ * operation and turns the LUN to `error` with the reason, unless a newer change owns it.
+ */
+export async function recordFailure(deps: WorkerDeps, op: Operation, message: string, retryAt: Date | null): Promise<void> {
+  if (retryAt) {
+    await deps.repos.operations.update(op.id, { status: 'queued', error: message, nextAttemptAt: retryAt, progressStep: `attempt ${op.attempts} failed; retrying` });
+    return;
+  }
+  await deps.repos.operations.update(op.id, { status: 'failed', error: message, finishedAt: new Date(), nextAttemptAt: null });
+  if (op.lunId) await deps.repos.luns.writeBack(op.lunId, op.lunGeneration ?? -1, { status: 'error', errorMessage: message });
+}

@@ -1,0 +1,21 @@
+import type { Backing, TargetDriver } from '@bootlun/targets';
+import type { Backend } from '../../domain/model';
+import type { Repositories, SecretBox } from '../../ports';
+
+/** What the storage-host side of a use case needs: the database, the secrets, one driver for this host. */
+export interface WorkerDeps {
+  repos: Repositories;
+  secrets: SecretBox;
+  driver: TargetDriver;
+  backend: Backend;
+  /** Where this LUN's data lives on this host. */
+  backingFor(lunId: string): Backing;
+  /** Asks for the host configuration to be saved; calls are coalesced. */
+  requestPersist(): void;
+  log(level: 'info' | 'warn', message: string, fields?: Record<string, unknown>): void;
+}
+
+/** Thrown by a checkpoint when the operation's cancellation was requested. */
+export class OperationCancelled extends Error {
+  override readonly name = 'OperationCancelled';
+}

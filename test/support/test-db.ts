@@ -1,0 +1,36 @@
+import { createDatabase, defaultAdminUrl, dropDatabase, uniqueDatabaseName, type ScratchDatabase } from '@bootlun/db';
+
+/** Server on which every test run creates (and drops) its own databases. */
+export function testAdminUrl(): string {
+  return process.env.TEST_PG_ADMIN_URL ?? defaultAdminUrl;
+}
+
+/** The migrated database globalSetup made for this run. */
+export function testDatabaseUrl(): string {
+  const url = process.env.DATABASE_URL;
+  if (!url) throw new Error('DATABASE_URL is not set: run integration tests through jest (globalSetup creates the database).');
+  return url;
+}
+
+/** An empty database of one's own, for tests that need a blank slate (e.g. the migration runner). */
+export function createEmptyDatabase(): Promise<ScratchDatabase> {
+  return createDatabase(testAdminUrl(), uniqueDatabaseName('bootlun_test'));
+}
+
+export function dropTestDatabase(name: string): Promise<void> {
+  return dropDatabase(testAdminUrl(), name);
+}
+
+/**
+ * What global-setup hands to global-teardown, through globalThis (jest runs both in its
+ * parent process). Counted because each jest project (integration, e2e) runs the pair.
+ */
+interface TestRun {
+  databaseName: string;
+  users: number;
+}
+const holder = globalThis as { __bootlunTestRun?: TestRun };
+export const currentTestRun = (): TestRun | undefined => holder.__bootlunTestRun;
+export const setTestRun = (run: TestRun | undefined): void => {
+  holder.__bootlunTestRun = run;
+};
