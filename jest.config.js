@@ -3,7 +3,7 @@
  * Postgres and Redis (test/integration), end-to-end tests on real targets (test/e2e).
  * Each run gets its own database, created in globalSetup and dropped in globalTeardown.
  */
-const tsJest = ['ts-jest', { isolatedModules: true, diagnostics: false }];
+const tsJest = ['ts-jest', { diagnostics: false }];
 const base = { transform: { '^.+\\.ts$': tsJest }, testEnvironment: 'node', moduleFileExtensions: ['ts', 'js', 'json'] };
 
 module.exports = {

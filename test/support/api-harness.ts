@@ -7,6 +7,7 @@ import type { Express } from 'express';
 import pino from 'pino';
 import request from 'supertest';
 import { buildApp } from '../../apps/api/src/app';
+import { bootRoutes } from '../../apps/api/src/routes/boot.routes';
 import { healthRoutes } from '../../apps/api/src/routes/health.routes';
 
 export interface ApiHarness {
@@ -40,7 +41,7 @@ export async function startApiHarness(envOverrides: Record<string, string> = {},
     retry: services.retry,
     settings: { nodeIqnPrefix: env.NODE_IQN_PREFIX, backendOfflineAfterMs: env.BACKEND_OFFLINE_AFTER_MS },
   };
-  const app = buildApp({ core, logger, publicRoutes: [['/', healthRoutes(services, env.DATABASE_URL)]] });
+  const app = buildApp({ core, logger, queues: services.queues, publicRoutes: [['/', healthRoutes(services, env.DATABASE_URL)], ['/api/v1/boot', bootRoutes(core, { allowedNetworks: env.BOOT_ALLOWED_NETWORKS, ratePerMinute: env.BOOT_RATE_LIMIT_PER_MINUTE })]] });
   const mint = async (role: 'admin' | 'operator' | 'viewer') => (await createApiKey(services.repos.apiKeys, { name: unique(role), role })).token;
   const keys = options.mintKeys === false ? { admin: '', operator: '', viewer: '' } : { admin: await mint('admin'), operator: await mint('operator'), viewer: await mint('viewer') };
   const as = (role: keyof typeof keys) => {

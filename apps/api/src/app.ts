@@ -1,10 +1,14 @@
 import type { CoreDeps } from '@bootlun/core';
+import type { QueueRegistry } from '@bootlun/jobs';
 import express, { type Express, type RequestHandler, type Router } from 'express';
 import type { Logger } from 'pino';
 import { authenticate } from './http/auth';
 import { errorHandler, notFoundHandler } from './http/error-handler';
 import { requestContext } from './http/request-context';
+import { createApiMetrics } from './metrics';
 import { apiKeyRoutes } from './routes/api-keys.routes';
+import { bullBoardRoutes } from './routes/bull-board.routes';
+import { docsRoutes } from './routes/docs.routes';
 import { backendRoutes } from './routes/backends.routes';
 import { lunRoutes } from './routes/luns.routes';
 import { nodeRoutes } from './routes/nodes.routes';
@@ -13,12 +17,13 @@ import { operationRoutes } from './routes/operations.routes';
 export interface AppDependencies {
   core: CoreDeps;
   logger: Logger;
+  queues: QueueRegistry;
+  version?: string;
   /** Routes mounted before authentication (health, boot scripts, docs). */
   publicRoutes?: Array<[path: string, router: Router | RequestHandler]>;
-  /** Routes mounted after authentication (dashboard, metrics). */
-  protectedRoutes?: Array<[path: string, router: Router | RequestHandler]>;
-  observeRequest?: (route: string, method: string, status: number, seconds: number) => void;
 }
+
+export const BULL_BOARD_PATH = '/admin/queues';
 
 /** Builds the HTTP app from its dependencies; main.ts owns the process and the connections. */
 export function buildApp(deps: AppDependencies): Express {
@@ -26,10 +31,12 @@ export function buildApp(deps: AppDependencies): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
   app.set('query parser', 'simple');
-  app.use(requestContext(deps.logger, deps.observeRequest));
+  const metrics = createApiMetrics(deps.core.repos, deps.queues);
+  app.use(requestContext(deps.logger, metrics.observe));
   app.use(express.json({ limit: '64kb', strict: true, type: ['application/json', 'application/*+json'] }));
 
   for (const [path, handler] of deps.publicRoutes ?? []) app.use(path, handler);
+  app.use(docsRoutes(deps.version ?? '0.1.0'));
 
   const api = express.Router();
   api.use(authenticate(deps.core.repos.apiKeys));
@@ -41,7 +48,8 @@ export function buildApp(deps: AppDependencies): Express {
   app.use('/api/v1', api);
 
   const authed = authenticate(deps.core.repos.apiKeys);
-  for (const [path, handler] of deps.protectedRoutes ?? []) app.use(path, authed, handler);
+  app.use('/metrics', authed, metrics.router);
+  app.use(BULL_BOARD_PATH, authed, bullBoardRoutes(deps.core.repos.backends, deps.queues, BULL_BOARD_PATH));
 
   app.use(notFoundHandler);
   app.use(errorHandler);

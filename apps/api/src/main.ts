@@ -3,6 +3,7 @@ import type { CoreDeps } from '@bootlun/core';
 import { BullOperationDispatcher, OutboxSweeper } from '@bootlun/jobs';
 import { createLogger, createServices } from '@bootlun/runtime';
 import { buildApp } from './app';
+import { bootRoutes } from './routes/boot.routes';
 import { healthRoutes } from './routes/health.routes';
 
 async function main(): Promise<void> {
@@ -18,7 +19,7 @@ async function main(): Promise<void> {
     retry: services.retry,
     settings: { nodeIqnPrefix: env.NODE_IQN_PREFIX, backendOfflineAfterMs: env.BACKEND_OFFLINE_AFTER_MS },
   };
-  const app = buildApp({ core, logger, publicRoutes: [['/', healthRoutes(services)]] });
+  const app = buildApp({ core, logger, queues: services.queues, publicRoutes: [['/', healthRoutes(services, env.DATABASE_URL)], ['/api/v1/boot', bootRoutes(core, { allowedNetworks: env.BOOT_ALLOWED_NETWORKS, ratePerMinute: env.BOOT_RATE_LIMIT_PER_MINUTE })]] });
   const sweeper = new OutboxSweeper(services.repos.operations, dispatcher, logger, { intervalMs: env.OUTBOX_SWEEP_INTERVAL_MS, graceMs: env.OUTBOX_SWEEP_INTERVAL_MS });
   sweeper.start();
 

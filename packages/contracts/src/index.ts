@@ -4,3 +4,4 @@ export * from './node.schema';
 export * from './lun.schema';
 export * from './operation.schema';
 export * from './api-key.schema';
+export * from './responses.schema';

@@ -26,7 +26,8 @@ const BODY_ERRORS: Record<string, [number, string, string]> = {
 export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   if (err instanceof DomainError) {
     const fields = err.fields.length ? { fields: err.fields } : {};
-    if (err.code === 'unauthorized') res.setHeader('WWW-Authenticate', 'Bearer');
+    // Browsers only prompt for Basic; the dashboard accepts the API key as the password.
+    if (err.code === 'unauthorized') res.setHeader('WWW-Authenticate', req.path.startsWith('/admin') ? 'Basic realm="bootlun"' : 'Bearer');
     sendError(res, STATUS[err.code], err.code, err.message, fields);
     return;
   }

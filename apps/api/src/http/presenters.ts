@@ -1,9 +1,14 @@
+import type { BackendResponse, LunResponse, NodeResponse, OperationResponse } from '@bootlun/contracts';
 import type { ApiKey, Backend, BootNode, LunView, Operation } from '@bootlun/core';
 
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
+function iso(d: Date): string;
+function iso(d: Date | null): string | null;
+function iso(d: Date | null): string | null {
+  return d ? d.toISOString() : null;
+}
 
 /** A LUN as the API shows it: never a secret. `target_id`/`target_name` mirror the backend for PureBoot's UI. */
-export function presentLun(lun: LunView) {
+export function presentLun(lun: LunView): LunResponse {
   return {
     id: lun.id,
     name: lun.name,
@@ -30,7 +35,7 @@ export function presentLun(lun: LunView) {
   };
 }
 
-export function presentBackend(b: Backend) {
+export function presentBackend(b: Backend): BackendResponse {
   return {
     id: b.id,
     name: b.name,
@@ -43,7 +48,7 @@ export function presentBackend(b: Backend) {
   };
 }
 
-export function presentNode(n: BootNode) {
+export function presentNode(n: BootNode): NodeResponse {
   return {
     id: n.id,
     mac_address: n.macAddress,
@@ -54,7 +59,7 @@ export function presentNode(n: BootNode) {
   };
 }
 
-export function presentOperation(op: Operation) {
+export function presentOperation(op: Operation): OperationResponse {
   return {
     id: op.id,
     kind: op.kind,

@@ -113,7 +113,9 @@ export class LioDriver implements TargetDriver {
     const before = await this.read({ wwns: [], storageObjects: true, hmacKey: this.digestKey() });
     const so = findStorageObject(before, name);
     if (so) {
-      if (so.plugin !== 'fileio' && so.plugin !== 'block') throw new PermanentTargetError(`backstore ${name} is a ${so.plugin} backstore, not ours`);
+      if (so.plugin !== 'fileio' && so.plugin !== 'block') {
+        throw new PermanentTargetError(`backstore ${name} is a ${so.plugin} backstore, not ours`);
+      }
       await ctx.checkpoint();
       await ctx.step(`delete backstore ${name}`, 40);
       const batch = await this.runBatch([deleteBackstore(so.plugin, name)], []);
@@ -157,8 +159,10 @@ export class LioDriver implements TargetDriver {
     const unsaved = [...live].filter((iqn) => !saved.has(iqn));
     const stale = [...saved].filter((iqn) => !live.has(iqn));
     if (unsaved.length > 0 || stale.length > 0) {
-      const parts = [unsaved.length > 0 ? `not saved: ${unsaved.join(', ')}` : '', stale.length > 0 ? `saved but gone: ${stale.join(', ')}` : ''];
-      throw new Error(`${savePath} does not match the live configuration (${parts.filter(Boolean).join('; ')})`);
+      const parts: string[] = [];
+      if (unsaved.length > 0) parts.push(`not saved: ${unsaved.join(', ')}`);
+      if (stale.length > 0) parts.push(`saved but gone: ${stale.join(', ')}`);
+      throw new Error(`${savePath} does not match the live configuration (${parts.join('; ')})`);
     }
   }
 
@@ -194,7 +198,9 @@ export class LioDriver implements TargetDriver {
   private async read(request: DumpRequest): Promise<LioState> {
     const result = await this.options.runner.run({ argv: DUMP_ARGV, stdin: dumpScript(request), timeoutMs: DUMP_TIMEOUT_MS });
     if (result.code !== 0) {
-      if (/No module named '?rtslib/.test(result.stderr)) throw new PermanentTargetError('python3-rtslib-fb is not installed on the storage host');
+      if (/No module named '?rtslib/.test(result.stderr)) {
+        throw new PermanentTargetError('python3-rtslib-fb is not installed on the storage host');
+      }
       throw CommandError.fromResult(result, (s) => s);
     }
     return parseRtslibDump(result.stdout);
@@ -219,6 +225,7 @@ function targetcliSaid(result: CommandResult | undefined, secrets: string[]): st
   if (!result) return '';
   const redact = redactor(secrets);
   const errors = `${result.stdout}\n${result.stderr}`
+    // eslint-disable-next-line no-control-regex -- strips the ANSI colours targetcli may print
     .replace(/\x1b\[[0-9;]*m/g, '')
     .split('\n')
     .map((line) => line.trim())

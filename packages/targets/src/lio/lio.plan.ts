@@ -23,6 +23,7 @@ import {
   setAclChap,
   setAclMutualChap,
   setTpgAttributes,
+  type AuthAttribute,
   type BackstorePlugin,
 } from './lio.commands';
 import { bareIp, findStorageObject, findTarget, findTpg, type LioAcl, type LioState, type LioTpg } from './lio.state';
@@ -97,8 +98,9 @@ export function lioTargetSpec(desired: DesiredTarget, portal: { ip: string; port
 export function backstoreConflict(spec: LioTargetSpec, state: LioState): string | null {
   const so = findStorageObject(state, spec.storageObject.name);
   if (!so) return null;
-  if (so.plugin !== spec.storageObject.plugin) return `backstore ${so.name} exists as ${so.plugin}, expected ${spec.storageObject.plugin}`;
-  if (so.udevPath !== spec.storageObject.path) return `backstore ${so.name} uses ${so.udevPath ?? 'nothing'}, expected ${spec.storageObject.path}`;
+  const want = spec.storageObject;
+  if (so.plugin !== want.plugin) return `backstore ${so.name} exists as ${so.plugin}, expected ${want.plugin}`;
+  if (so.udevPath !== want.path) return `backstore ${so.name} uses ${so.udevPath ?? 'nothing'}, expected ${want.path}`;
   return null;
 }
 
@@ -111,39 +113,34 @@ function secretMatches(digest: string | null, secret: string, digestKey: string)
   return digest !== null && digest === chapDigest(digestKey, secret);
 }
 
+/** CHAP on one ACL: set what differs (passwords judged by digest), clear what should not be there. */
 function chapSteps(spec: LioTargetSpec, initiator: string, acl: LioAcl | undefined, digestKey: string): PlanStep[] {
   const steps: PlanStep[] = [];
-  const clear = (description: string, attributes: Array<'userid' | 'password' | 'mutual_userid' | 'mutual_password'>) => {
-    if (attributes.length > 0) steps.push({ description, lines: attributes.map((a) => clearAclAuth(spec.iqn, initiator, a)) });
+  const clear = (description: string, held: Array<[AuthAttribute, string | null | undefined]>) => {
+    const lines = held.filter(([, value]) => value).map(([attribute]) => clearAclAuth(spec.iqn, initiator, attribute));
+    if (lines.length > 0) steps.push({ description, lines });
   };
-  const present = <T extends string>(pairs: Array<[T, string | null | undefined]>): T[] => pairs.filter(([, v]) => v).map(([k]) => k);
+  const { chap, mutualChap } = spec;
 
-  if (spec.chap) {
-    const same = acl?.chapUserid === spec.chap.username && secretMatches(acl.chapPasswordDigest, spec.chap.secret, digestKey);
-    if (!same) {
-      steps.push({
-        description: `set CHAP credentials on ACL ${initiator}`,
-        lines: [setAclChap(spec.iqn, initiator, spec.chap.username, spec.chap.secret)],
-      });
-    }
-  } else {
-    clear(`clear CHAP credentials on ACL ${initiator}`, present([['userid', acl?.chapUserid], ['password', acl?.chapPasswordDigest]]));
+  if (!chap) {
+    clear(`clear CHAP credentials on ACL ${initiator}`, [['userid', acl?.chapUserid], ['password', acl?.chapPasswordDigest]]);
+  } else if (acl?.chapUserid !== chap.username || !secretMatches(acl.chapPasswordDigest, chap.secret, digestKey)) {
+    steps.push({
+      description: `set CHAP credentials on ACL ${initiator}`,
+      lines: [setAclChap(spec.iqn, initiator, chap.username, chap.secret)],
+    });
   }
 
-  if (spec.mutualChap) {
-    const same =
-      acl?.chapMutualUserid === spec.mutualChap.username && secretMatches(acl.chapMutualPasswordDigest, spec.mutualChap.secret, digestKey);
-    if (!same) {
-      steps.push({
-        description: `set mutual CHAP credentials on ACL ${initiator}`,
-        lines: [setAclMutualChap(spec.iqn, initiator, spec.mutualChap.username, spec.mutualChap.secret)],
-      });
-    }
-  } else {
-    clear(
-      `clear mutual CHAP credentials on ACL ${initiator}`,
-      present([['mutual_userid', acl?.chapMutualUserid], ['mutual_password', acl?.chapMutualPasswordDigest]]),
-    );
+  if (!mutualChap) {
+    clear(`clear mutual CHAP credentials on ACL ${initiator}`, [
+      ['mutual_userid', acl?.chapMutualUserid],
+      ['mutual_password', acl?.chapMutualPasswordDigest],
+    ]);
+  } else if (acl?.chapMutualUserid !== mutualChap.username || !secretMatches(acl.chapMutualPasswordDigest, mutualChap.secret, digestKey)) {
+    steps.push({
+      description: `set mutual CHAP credentials on ACL ${initiator}`,
+      lines: [setAclMutualChap(spec.iqn, initiator, mutualChap.username, mutualChap.secret)],
+    });
   }
   return steps;
 }

@@ -92,7 +92,8 @@ export function bareIp(ip: string): string {
 export function toObservedTarget(state: LioState, target: LioTarget, lunNumber: number): ObservedTarget {
   const tpg = findTpg(target);
   const lun = tpg?.luns.find((l) => l.index === lunNumber) ?? tpg?.luns[0];
-  const so = lun?.storageObject ? state.storageObjects?.find((s) => s.plugin === lun.storageObject?.plugin && s.name === lun.storageObject.name) : undefined;
+  const ref = lun?.storageObject;
+  const so = ref ? state.storageObjects?.find((s) => s.plugin === ref.plugin && s.name === ref.name) : undefined;
   const chapOn = tpg?.attributes.authentication === '1';
   const firstAcl = tpg?.acls[0];
   return {

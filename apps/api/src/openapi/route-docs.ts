@@ -1,0 +1,82 @@
+import {
+  apiKeyCreatedResponse,
+  apiKeyResponse,
+  assignLunBody,
+  backendResponse,
+  createApiKeyBody,
+  createBackendBody,
+  createLunBody,
+  createNodeBody,
+  envelope,
+  listEnvelope,
+  listLunsQuery,
+  listOperationsQuery,
+  lunChangeResponse,
+  lunCredentialsResponse,
+  lunResponse,
+  nodeResponse,
+  operationResponse,
+  paginationQuery,
+  updateBackendBody,
+  updateLunBody,
+  updateNodeBody,
+} from '@bootlun/contracts';
+import { z } from 'zod';
+
+export type Role = 'public' | 'viewer' | 'operator' | 'admin';
+
+/** One documented route: the same zod schemas the route validates with and answers in. */
+export interface RouteDoc {
+  method: 'get' | 'post' | 'patch' | 'delete';
+  /** Express-style path under /api/v1 (":id" parameters). */
+  path: string;
+  summary: string;
+  tag: string;
+  role: Role;
+  body?: z.ZodType;
+  query?: z.ZodType;
+  /** Success status and the full response body schema. */
+  success: [status: number, schema: z.ZodType];
+  /** Other statuses this route answers with the error envelope. */
+  errors: number[];
+  /** Non-JSON success bodies (the iPXE script). */
+  contentType?: string;
+}
+
+const one = envelope;
+const many = listEnvelope;
+const RW = [400, 401, 403, 404, 409, 503];
+
+export const ROUTE_DOCS: RouteDoc[] = [
+  { method: 'get', path: '/storage/backends', summary: 'List storage backends', tag: 'storage backends', role: 'viewer', query: paginationQuery, success: [200, many(backendResponse)], errors: [400, 401, 503] },
+  { method: 'get', path: '/storage/backends/:id', summary: 'Get a storage backend', tag: 'storage backends', role: 'viewer', success: [200, one(backendResponse)], errors: [400, 401, 404, 503] },
+  { method: 'post', path: '/storage/backends', summary: 'Create a storage backend', tag: 'storage backends', role: 'admin', body: createBackendBody, success: [201, one(backendResponse)], errors: RW },
+  { method: 'patch', path: '/storage/backends/:id', summary: 'Update a storage backend', tag: 'storage backends', role: 'admin', body: updateBackendBody, success: [200, one(backendResponse)], errors: RW },
+  { method: 'delete', path: '/storage/backends/:id', summary: 'Delete a storage backend without LUNs', tag: 'storage backends', role: 'admin', success: [200, one(backendResponse)], errors: RW },
+  { method: 'post', path: '/storage/backends/:id/reconcile', summary: 'Compare database and live targets now; repair drift', tag: 'storage backends', role: 'operator', success: [202, one(operationResponse)], errors: RW },
+
+  { method: 'get', path: '/storage/luns', summary: 'List LUNs', tag: 'LUNs', role: 'viewer', query: listLunsQuery, success: [200, many(lunResponse)], errors: [400, 401, 503] },
+  { method: 'get', path: '/storage/luns/:id', summary: 'Get a LUN', tag: 'LUNs', role: 'viewer', success: [200, one(lunResponse)], errors: [400, 401, 404, 503] },
+  { method: 'get', path: '/storage/luns/:id/credentials', summary: 'Reveal CHAP credentials (audited)', tag: 'LUNs', role: 'admin', success: [200, one(lunCredentialsResponse)], errors: RW },
+  { method: 'post', path: '/storage/luns', summary: 'Create a LUN (202, status creating)', tag: 'LUNs', role: 'operator', body: createLunBody, success: [202, one(lunChangeResponse)], errors: RW },
+  { method: 'patch', path: '/storage/luns/:id', summary: 'Rename, grow, toggle CHAP, change purpose', tag: 'LUNs', role: 'operator', body: updateLunBody, success: [202, one(lunChangeResponse)], errors: RW },
+  { method: 'delete', path: '/storage/luns/:id', summary: 'Delete a LUN (202, status deleting)', tag: 'LUNs', role: 'operator', success: [202, one(lunChangeResponse)], errors: RW },
+  { method: 'post', path: '/storage/luns/:id/assign', summary: 'Assign a ready LUN to a node', tag: 'LUNs', role: 'operator', body: assignLunBody, success: [202, one(lunChangeResponse)], errors: RW },
+  { method: 'post', path: '/storage/luns/:id/unassign', summary: 'Unassign a LUN', tag: 'LUNs', role: 'operator', success: [202, one(lunChangeResponse)], errors: RW },
+
+  { method: 'get', path: '/nodes', summary: 'List nodes', tag: 'nodes', role: 'viewer', query: paginationQuery, success: [200, many(nodeResponse)], errors: [400, 401, 503] },
+  { method: 'get', path: '/nodes/:id', summary: 'Get a node', tag: 'nodes', role: 'viewer', success: [200, one(nodeResponse)], errors: [400, 401, 404, 503] },
+  { method: 'post', path: '/nodes', summary: 'Register a node', tag: 'nodes', role: 'operator', body: createNodeBody, success: [201, one(nodeResponse)], errors: RW },
+  { method: 'patch', path: '/nodes/:id', summary: 'Update a node', tag: 'nodes', role: 'operator', body: updateNodeBody, success: [200, one(nodeResponse)], errors: RW },
+  { method: 'delete', path: '/nodes/:id', summary: 'Delete a node without assigned LUNs', tag: 'nodes', role: 'operator', success: [200, one(nodeResponse)], errors: RW },
+
+  { method: 'get', path: '/operations', summary: 'List operations', tag: 'operations', role: 'viewer', query: listOperationsQuery, success: [200, many(operationResponse)], errors: [400, 401, 503] },
+  { method: 'get', path: '/operations/failed', summary: 'Dead-letter view: failed operations', tag: 'operations', role: 'viewer', query: listOperationsQuery.omit({ status: true }), success: [200, many(operationResponse)], errors: [400, 401, 503] },
+  { method: 'get', path: '/operations/:id', summary: 'Get an operation (progress, attempts, error)', tag: 'operations', role: 'viewer', success: [200, one(operationResponse)], errors: [400, 401, 404, 503] },
+  { method: 'post', path: '/operations/:id/cancel', summary: 'Cancel a queued or running create', tag: 'operations', role: 'operator', success: [200, one(operationResponse)], errors: RW },
+  { method: 'post', path: '/operations/:id/retry', summary: 'Retry a failed operation', tag: 'operations', role: 'operator', success: [202, one(operationResponse)], errors: RW },
+
+  { method: 'get', path: '/api-keys', summary: 'List API keys', tag: 'API keys', role: 'admin', query: paginationQuery, success: [200, many(apiKeyResponse)], errors: [400, 401, 403, 503] },
+  { method: 'post', path: '/api-keys', summary: 'Create an API key (token shown once)', tag: 'API keys', role: 'admin', body: createApiKeyBody, success: [201, one(apiKeyCreatedResponse)], errors: RW },
+  { method: 'delete', path: '/api-keys/:id', summary: 'Revoke an API key', tag: 'API keys', role: 'admin', success: [200, one(apiKeyResponse)], errors: RW },
+];

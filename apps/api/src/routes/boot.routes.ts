@@ -1,0 +1,77 @@
+import { randomUUID } from 'node:crypto';
+import { bootScriptFor, DomainError, renderExitScript, type BootRetry, type CoreDeps, type ErrorCode } from '@bootlun/core';
+import { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
+import { SourceNetworks } from '../http/source-networks';
+import { TokenBuckets } from '../http/token-bucket';
+
+export interface BootRouteOptions {
+  /** BOOT_ALLOWED_NETWORKS: comma-separated CIDRs; empty allows any source. */
+  allowedNetworks: string;
+  /** BOOT_RATE_LIMIT_PER_MINUTE, per source IP. */
+  ratePerMinute: number;
+  retry?: BootRetry;
+  now?: () => number;
+}
+
+/**
+ * The boot endpoint answers iPXE, not a JSON client: every reply, errors included, is a
+ * text/plain iPXE script. These are the only codes its use case and guards raise; any
+ * other error is a 500 with an error id in the log, like the JSON API's.
+ */
+const TEXT_STATUS: Partial<Record<ErrorCode, number>> = { validation_error: 400, forbidden: 403, not_found: 404, rate_limited: 429 };
+
+function sendScript(res: Response, status: number, script: string): void {
+  res.status(status).set('Cache-Control', 'no-store').type('text/plain; charset=utf-8').send(script);
+}
+
+/**
+ * `GET /ipxe?mac=<mac>` and `GET /<mac>.ipxe`: the node's iPXE script. Mounted before
+ * authentication (the node's firmware has no API key), so it is limited to configured
+ * source networks and rate limited per source address.
+ */
+export function bootRoutes(deps: CoreDeps, options: BootRouteOptions): Router {
+  const networks = new SourceNetworks(options.allowedNetworks);
+  const buckets = new TokenBuckets(options.ratePerMinute, options.now);
+  const router = Router();
+
+  router.use((req, res, next) => {
+    if (!networks.allows(req.ip)) {
+      req.log.warn({ event: 'boot.script.denied', source: req.ip }, 'boot script request from a network outside BOOT_ALLOWED_NETWORKS');
+      return sendScript(res, 403, renderExitScript('this address may not fetch boot scripts', 1));
+    }
+    const taken = buckets.take(req.ip ?? 'unknown');
+    if (!taken.ok) {
+      res.set('Retry-After', String(taken.retryAfterSeconds));
+      return sendScript(res, 429, renderExitScript(`too many boot script requests; retry in ${taken.retryAfterSeconds} s`, 1));
+    }
+    next();
+  });
+
+  const serve = async (req: Request, res: Response, mac: unknown): Promise<void> => {
+    const result = await bootScriptFor(deps, { mac: typeof mac === 'string' ? mac : '', source: req.ip, retry: options.retry });
+    req.log.info(
+      { event: 'boot.script.served', kind: result.kind, nodeId: result.node.id, mac: result.node.macAddress, lunId: result.kind === 'sanboot' ? result.lun.id : null },
+      result.kind === 'sanboot' ? 'boot script served' : `boot script served: node ${result.reason}`,
+    );
+    sendScript(res, 200, result.script);
+  };
+
+  router.get('/ipxe', (req, res) => serve(req, res, req.query.mac));
+  router.get('/:file', (req, res, next) => {
+    const file = req.params.file;
+    if (!file.endsWith('.ipxe')) return next();
+    return serve(req, res, file.slice(0, -'.ipxe'.length));
+  });
+
+  router.use((req, res) => sendScript(res, 404, renderExitScript(`no boot resource at ${req.method} ${req.baseUrl}${req.path}`, 1)));
+
+  const textErrors: ErrorRequestHandler = (err, req, res, _next) => {
+    const status = err instanceof DomainError ? TEXT_STATUS[err.code] : undefined;
+    if (status) return sendScript(res, status, renderExitScript(err.message, 1));
+    const errorId = randomUUID();
+    req.log.error({ err, errorId }, 'unhandled error in the boot endpoint');
+    sendScript(res, 500, renderExitScript(`internal error; quote error id ${errorId}`, 1));
+  };
+  router.use(textErrors);
+  return router;
+}

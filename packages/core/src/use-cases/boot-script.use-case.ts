@@ -1,0 +1,78 @@
+import { normalizeMac } from '@bootlun/contracts';
+import type { CoreDeps } from '../deps';
+import { DEFAULT_BOOT_RETRY, renderExitScript, renderSanbootScript, type BootRetry, type IpxeChap } from '../domain/ipxe-script';
+import type { BootNode, LunView } from '../domain/model';
+import { NotFoundError, ValidationError } from '../errors';
+
+export type BootScriptDeps = Pick<CoreDeps, 'repos' | 'secrets' | 'audit'>;
+
+export interface BootScriptRequest {
+  /** The MAC as the firmware sent it (colons, dashes, dots, any case). */
+  mac: string;
+  /** Where the request came from, for the audit event. */
+  source?: string;
+  retry?: BootRetry;
+}
+
+export type BootScript =
+  | { kind: 'sanboot'; script: string; node: BootNode; lun: LunView }
+  /** The node exists but has nothing to boot from: the script explains and exits (the firmware falls through). */
+  | { kind: 'fall_through'; script: string; node: BootNode; reason: string };
+
+const nodeLabel = (node: BootNode) => (node.hostname ? `${node.hostname} (${node.macAddress})` : node.macAddress);
+
+/** Why a node's boot LUNs cannot be booted right now, for the fall-through script. */
+function whyNotBootable(candidates: LunView[]): string {
+  if (candidates.length === 0) return 'has no boot_from_san LUN assigned';
+  return `has no active boot_from_san LUN yet (${candidates.map((l) => `LUN ${l.name} is ${l.status}`).join(', ')})`;
+}
+
+/**
+ * The iPXE script a node's firmware fetches, keyed by its MAC. It reveals only this
+ * node's own LUN and CHAP secret; every served secret is audited (without the secret).
+ */
+export async function bootScriptFor(deps: BootScriptDeps, request: BootScriptRequest): Promise<BootScript> {
+  const mac = normalizeMac(request.mac);
+  if (!mac) throw new ValidationError('mac must be a MAC address like aa:bb:cc:dd:ee:ff', [{ field: 'mac', message: 'must be a MAC address like aa:bb:cc:dd:ee:ff' }]);
+  const node = await deps.repos.nodes.getByMac(mac);
+  if (!node) throw new NotFoundError('node with MAC', mac);
+
+  const assigned = await deps.repos.luns.list({ assignedNodeId: node.id, purpose: 'boot_from_san' }, { limit: 20, offset: 0 });
+  const lun = assigned.items.find((l) => l.status === 'active');
+  const fallThrough = (reason: string): BootScript => ({
+    kind: 'fall_through',
+    node,
+    reason,
+    script: renderExitScript(`node ${nodeLabel(node)} ${reason}; falling through to the next boot device`),
+  });
+  if (!lun) return fallThrough(whyNotBootable(assigned.items));
+  if (lun.lunNumber === null) return fallThrough(`has LUN ${lun.name} whose LUN number the storage host has not reported yet`);
+  const backend = await deps.repos.backends.get(lun.backendId);
+  if (!backend) return fallThrough(`has LUN ${lun.name} on a storage backend that no longer exists`);
+
+  const chap: IpxeChap | null = lun.chapEnabled && lun.chapUsername && lun.chapSecret ? { username: lun.chapUsername, secret: deps.secrets.open(lun.chapSecret) } : null;
+  const mutualChap: IpxeChap | null =
+    chap && lun.mutualChapEnabled && lun.targetChapUsername && lun.targetChapSecret ? { username: lun.targetChapUsername, secret: deps.secrets.open(lun.targetChapSecret) } : null;
+
+  const script = renderSanbootScript({
+    nodeLabel: nodeLabel(node),
+    lunName: lun.name,
+    initiatorIqn: node.initiatorIqn,
+    target: { portalIp: backend.config.portal_ip, portalPort: backend.config.portal_port, lunNumber: lun.lunNumber, iqn: lun.iqn },
+    chap,
+    mutualChap,
+    retry: request.retry ?? DEFAULT_BOOT_RETRY,
+  });
+  if (chap) {
+    deps.audit.record('boot.script.secret_served', {
+      nodeId: node.id,
+      mac: node.macAddress,
+      lunId: lun.id,
+      lunName: lun.name,
+      chapUsername: chap.username,
+      mutualChapUsername: mutualChap?.username ?? null,
+      source: request.source ?? null,
+    });
+  }
+  return { kind: 'sanboot', script, node, lun };
+}
