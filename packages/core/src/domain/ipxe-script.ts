@@ -71,7 +71,7 @@ function assertChap(field: string, chap: IpxeChap): void {
 
 /** Free text for `echo` and comments: one line, no `$ { } # | & ; " '` or backslash. */
 export function ipxeText(text: string): string {
-  return text.replace(/\s+/g, ' ').replace(UNSAFE_TEXT, '?').trim().slice(0, 200);
+  return text.replace(/\s+/g, ' ').replace(/;/g, ',').replace(UNSAFE_TEXT, '?').trim().slice(0, 200);
 }
 
 /** `iscsi:<server>::<port>:<lun hex>:<target iqn>`; an IPv6 server goes in brackets. */
@@ -107,12 +107,12 @@ export function renderSanbootScript(input: SanbootScriptInput): string {
     lines.push(`sanboot ${uri} || goto ${onFailure}`);
     lines.push(`:${onFailure}`);
     if (attempt < retry.attempts) {
-      lines.push(`echo bootlun: sanboot failed; trying again in ${retry.delaySeconds} s`);
+      lines.push(`echo bootlun: sanboot failed, trying again in ${retry.delaySeconds} s`);
       if (retry.delaySeconds > 0) lines.push(`sleep ${retry.delaySeconds}`);
     }
   }
   lines.push(
-    `echo bootlun: could not boot from LUN ${lun} after ${retry.attempts} tries; check that the storage host is up, the LUN is assigned to this node and its CHAP credentials match`,
+    `echo bootlun: could not boot from LUN ${lun} after ${retry.attempts} tries. Check that the storage host is up, the LUN is assigned to this node and its CHAP credentials match`,
     'exit 1',
   );
   return lines.join('\n') + '\n';

@@ -1,0 +1,14 @@
+# One image for both processes: the API (default command) and a storage-host worker
+# (`npm run worker`, with tgt installed for the tgt driver).
+FROM node:20-bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends tgt libiscsi-bin && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY apps ./apps
+COPY packages ./packages
+COPY prisma ./prisma
+COPY prisma.config.ts tsconfig.json ./
+RUN npm ci --omit=dev --ignore-scripts && npx prisma generate
+ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080
+EXPOSE 8080
+CMD ["npm", "run", "api"]
