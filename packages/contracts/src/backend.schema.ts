@@ -58,6 +58,7 @@ export type UpdateBackendBody = z.infer<typeof updateBackendBody>;
 
 /** The IQN of a LUN's own target: the backend's prefix and the LUN name. */
 export function targetIqn(prefix: string, lunName: string): string {
-  const iqn = prefix.includes(':') ? `${prefix.replace(/[.:]$/, '')}.${lunName}` : `${prefix}:${lunName}`;
+  // "iqn.x" → "iqn.x:name"; "iqn.x:" → "iqn.x:name"; "iqn.x:boot" → "iqn.x:boot.name".
+  const iqn = prefix.endsWith(':') ? `${prefix}${lunName}` : prefix.includes(':') ? `${prefix.replace(/\.$/, '')}.${lunName}` : `${prefix}:${lunName}`;
   return iqnSchema.parse(iqn);
 }

@@ -1,0 +1,27 @@
+import { ConflictError } from '../errors';
+import { lunRules, settledStatus } from './lun-rules';
+import type { Lun } from './model';
+
+const lun = (patch: Partial<Lun>): Lun => ({ name: 'l1', status: 'ready', assignedNodeId: null, ...patch }) as Lun;
+
+describe('LUN state rules', () => {
+  it.each(['creating', 'deleting'] as const)('refuses delete while %s', (status) => {
+    expect(() => lunRules.canDelete(lun({ status }))).toThrow(ConflictError);
+  });
+  it('refuses delete while assigned, allows it when ready or error', () => {
+    expect(() => lunRules.canDelete(lun({ assignedNodeId: 'n' }))).toThrow(/unassign it first/);
+    expect(() => lunRules.canDelete(lun({ status: 'error' }))).not.toThrow();
+    expect(() => lunRules.canDelete(lun({}))).not.toThrow();
+  });
+  it.each(['creating', 'active', 'error', 'deleting'] as const)('refuses assign while %s', (status) => {
+    expect(() => lunRules.canAssign(lun({ status }))).toThrow(ConflictError);
+  });
+  it('refuses unassign when not assigned', () => {
+    expect(() => lunRules.canUnassign(lun({}))).toThrow(/not assigned/);
+    expect(() => lunRules.canUnassign(lun({ assignedNodeId: 'n', status: 'active' }))).not.toThrow();
+  });
+  it('settles assigned LUNs as active, others as ready', () => {
+    expect(settledStatus({ assignedNodeId: 'n' })).toBe('active');
+    expect(settledStatus({ assignedNodeId: null })).toBe('ready');
+  });
+});
