@@ -5,6 +5,7 @@ import { BACKOFF_TYPE, JOB_NAMES, queueNameFor, reconcileSchedulerId } from '@bo
 import { createLogger, createServices } from '@bootlun/runtime';
 import { backingFor, createTargetDriver } from '@bootlun/targets';
 import { Heartbeat } from './heartbeat';
+import { createWorkerMetrics } from './metrics';
 import { PersistCoalescer } from './persist-coalescer';
 import { backoffStrategy, operationProcessor } from './processors/operation.processor';
 
@@ -39,11 +40,14 @@ async function main(): Promise<void> {
   // Startup check: every job name of the catalog has its handler (the processor maps names to kinds).
   log.info({ jobs: JOB_NAMES }, 'handlers ready');
 
+  const metrics = createWorkerMetrics(backend.name);
+  const metricsServer = env.WORKER_METRICS_PORT !== undefined ? await metrics.serve(env.WORKER_METRICS_PORT) : null;
+
   const queueName = queueNameFor(backend.id);
-  const worker = services.queues.connection.worker(queueName, operationProcessor(deps, log, services.retry), {
+  const worker = services.queues.connection.worker(queueName, operationProcessor(deps, log, services.retry, metrics), {
     concurrency: 1, // targetcli is not safe to run concurrently on one host: serialize mutations
-    lockDuration: Number(process.env.WORKER_LOCK_MS ?? 30_000),
-    stalledInterval: Number(process.env.WORKER_STALLED_INTERVAL_MS ?? 30_000),
+    lockDuration: env.WORKER_LOCK_MS,
+    stalledInterval: env.WORKER_STALLED_INTERVAL_MS,
     settings: { backoffStrategy: (attemptsMade, type, err) => (type === BACKOFF_TYPE ? backoffStrategy(attemptsMade, type, err) : 1_000) },
   });
   worker.on('error', (err) => log.warn({ err: err.message }, 'worker connection error'));
@@ -63,6 +67,7 @@ async function main(): Promise<void> {
     await worker.close(); // waits for the running job; takes no new ones
     await persist.flush();
     await heartbeat.stop();
+    metricsServer?.close();
     await services.close();
     log.info('worker stopped');
     process.exit(0);

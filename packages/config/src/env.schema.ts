@@ -32,6 +32,11 @@ export const envSchema = z.object({
   /** Worker: where the tgt driver writes its persistent configuration. */
   TGT_CONFIG_DIR: z.string().default('/etc/tgt/conf.d'),
   HEARTBEAT_INTERVAL_MS: ms.default(5_000),
+  /** Worker: serve Prometheus metrics on this port (unset: not served). */
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** Worker: BullMQ lock duration and stalled-job check interval (a killed worker's job is retried after this). */
+  WORKER_LOCK_MS: ms.default(30_000),
+  WORKER_STALLED_INTERVAL_MS: ms.default(30_000),
   /** API: a backend is shown offline when its last heartbeat is older than this. */
   BACKEND_OFFLINE_AFTER_MS: ms.default(20_000),
   /** Outbox sweeper: enqueue operations that have waited this long without a job. */

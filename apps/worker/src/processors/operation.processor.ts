@@ -5,6 +5,7 @@ import { PermanentTargetError } from '@bootlun/targets';
 import type { OperationKind } from '@bootlun/contracts';
 import { UnrecoverableError, type Job, type Processor } from 'bullmq';
 import type { Logger } from 'pino';
+import type { WorkerMetrics } from '../metrics';
 
 /** Errors no retry can fix: bad configuration, missing tools, invalid data. */
 export function isPermanent(err: unknown): boolean {
@@ -25,7 +26,7 @@ export class RetryableFailure extends Error {
 }
 
 /** Every job of a storage backend's queue: claim the Operation, run it, record the outcome. */
-export function operationProcessor(deps: WorkerDeps, logger: Logger, retry: Record<OperationKind, RetryPolicy>): Processor {
+export function operationProcessor(deps: WorkerDeps, logger: Logger, retry: Record<OperationKind, RetryPolicy>, metrics: WorkerMetrics): Processor {
   return async (job: Job) => {
     const payload = jobPayloadSchema.parse(job.data);
     const kind = JOB_KINDS[job.name as JobName];
@@ -34,8 +35,13 @@ export function operationProcessor(deps: WorkerDeps, logger: Logger, retry: Reco
     const log = logger.child({ job: job.name, operationId: payload.operationId, lunId: payload.lunId, attempt });
 
     if (!payload.operationId) {
-      // The scheduled reconcile has no Operation row; its findings go to the LUNs and the log.
-      await reconcileBackend({ ...deps, log: (level, msg, fields) => log[level](fields ?? {}, msg) }, { step: async () => undefined, checkpoint: async () => undefined });
+      // The scheduled reconcile has no Operation row; its findings go to the LUNs, the log and metrics.
+      const started = Date.now();
+      const report = await reconcileBackend({ ...deps, log: (level, msg, fields) => log[level](fields ?? {}, msg) }, { step: async () => undefined, checkpoint: async () => undefined });
+      metrics.observeDrift('repaired', report.repaired.length);
+      metrics.observeDrift('stray_target', report.strayTargets.length);
+      metrics.observeDrift('orphan_backing', report.orphanBackings.length);
+      metrics.observeJob(kind, 'succeeded', (Date.now() - started) / 1000);
       return;
     }
 
@@ -48,6 +54,7 @@ export function operationProcessor(deps: WorkerDeps, logger: Logger, retry: Reco
     try {
       await runOperation({ ...deps, log: (level, msg, fields) => log[level](fields ?? {}, msg) }, op);
       log.info({ ms: Date.now() - started }, 'operation finished');
+      metrics.observeJob(kind, 'succeeded', (Date.now() - started) / 1000);
     } catch (err) {
       const message = (err as Error).message;
       const permanent = isPermanent(err);
@@ -55,6 +62,7 @@ export function operationProcessor(deps: WorkerDeps, logger: Logger, retry: Reco
       const delay = final ? 0 : backoffDelay(retry[kind], attempt);
       await recordFailure(deps, op, message, final ? null : new Date(Date.now() + delay));
       log.warn({ err: message, permanent, final, retryInMs: final ? null : delay }, 'operation attempt failed');
+      metrics.observeJob(kind, final ? 'failed' : 'retrying', (Date.now() - started) / 1000);
       if (final) throw new UnrecoverableError(message);
       throw new RetryableFailure(message, delay);
     }

@@ -38,8 +38,10 @@ export interface TgtadmRequestRecord {
  */
 export class TgtadmClient {
   readonly socketPath: string;
-  /** Called before each request is sent (tests count mutations with it). */
+  /** Called before each request is sent (tests record requests with it). */
   onRequest?: (record: TgtadmRequestRecord) => void;
+  /** Requests sent that change tgtd's state (everything but show). */
+  mutationCount = 0;
 
   constructor(private readonly options: TgtadmClientOptions) {
     this.socketPath = options.socketPath ?? tgtdSocketPath(options.controlPort);
@@ -48,6 +50,7 @@ export class TgtadmClient {
   /** Sends one request; resolves with the reply text (empty for non-show ops) or throws TgtadmError. */
   async request(req: TgtadmRequest, what: string): Promise<string> {
     this.onRequest?.({ mode: req.mode, op: req.op, tid: req.tid ?? -1, what });
+    if (req.op !== Op.show) this.mutationCount += 1;
     const reply = await this.exchange(encodeRequest(req), what);
     const header = decodeResponseHeader(reply);
     if (header.errno !== 0) throw new TgtadmError(header.errno, what);
