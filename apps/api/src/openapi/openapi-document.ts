@@ -11,7 +11,7 @@ function queryParameters(schema: z.ZodType | undefined) {
 }
 
 function operation(doc: RouteDoc) {
-  const pathParams = [...doc.path.matchAll(/:(\w+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }));
+  const pathParams = [...doc.path.matchAll(/:(\w+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: m[1] === 'id' ? { type: 'string', format: 'uuid' } : { type: 'string' } }));
   const [status, schema] = doc.success;
   return {
     summary: doc.summary,

@@ -76,6 +76,9 @@ export const ROUTE_DOCS: RouteDoc[] = [
   { method: 'post', path: '/operations/:id/cancel', summary: 'Cancel a queued or running create', tag: 'operations', role: 'operator', success: [200, one(operationResponse)], errors: RW },
   { method: 'post', path: '/operations/:id/retry', summary: 'Retry a failed operation', tag: 'operations', role: 'operator', success: [202, one(operationResponse)], errors: RW },
 
+  { method: 'get', path: '/boot/ipxe', summary: "The node's iPXE boot script (by ?mac=)", tag: 'boot', role: 'public', query: z.object({ mac: z.string().describe('MAC in any common spelling') }), success: [200, z.string()], errors: [400, 403, 404, 429], contentType: 'text/plain' },
+  { method: 'get', path: '/boot/:file', summary: "The node's iPXE boot script as /boot/<mac>.ipxe (for chaining)", tag: 'boot', role: 'public', success: [200, z.string()], errors: [400, 403, 404, 429], contentType: 'text/plain' },
+
   { method: 'get', path: '/api-keys', summary: 'List API keys', tag: 'API keys', role: 'admin', query: paginationQuery, success: [200, many(apiKeyResponse)], errors: [400, 401, 403, 503] },
   { method: 'post', path: '/api-keys', summary: 'Create an API key (token shown once)', tag: 'API keys', role: 'admin', body: createApiKeyBody, success: [201, one(apiKeyCreatedResponse)], errors: RW },
   { method: 'delete', path: '/api-keys/:id', summary: 'Revoke an API key', tag: 'API keys', role: 'admin', success: [200, one(apiKeyResponse)], errors: RW },

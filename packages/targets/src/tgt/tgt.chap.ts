@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ChapCredentials } from '../target-driver';
-import { isTgtadmError } from './tgtadm-error';
+import { isTgtadmError, tolerating } from './tgtadm-error';
 import type { TgtadmClient } from './tgtadm.client';
-import type { TgtadmErrnoName } from './tgtadm.protocol';
 import type { TgtTarget } from './tgt.parse';
 
 /** What `show target` and `show account` say, read together. */
@@ -39,16 +38,16 @@ export class TgtChapAccounts {
     const stale: string[] = [];
     // Bind the wanted user before unbinding others: the target never drops to "no CHAP".
     if (incoming && !target.incomingUsers.includes(incoming.username)) {
-      await this.tolerate(() => this.client.bindAccount(tid, incoming.username, 'incoming'), 'USER_EXIST');
+      await tolerating(['USER_EXIST'], () => this.client.bindAccount(tid, incoming.username, 'incoming'));
     }
     for (const user of target.incomingUsers) {
       if (user === incoming?.username) continue;
-      await this.tolerate(() => this.client.unbindAccount(tid, user, 'incoming'), 'NO_USER');
+      await tolerating(['NO_USER'], () => this.client.unbindAccount(tid, user, 'incoming'));
       stale.push(user);
     }
 
     if (target.outgoingUser && target.outgoingUser !== outgoing?.username) {
-      await this.tolerate(() => this.client.unbindAccount(tid, target.outgoingUser!, 'outgoing'), 'NO_USER');
+      await tolerating(['NO_USER'], () => this.client.unbindAccount(tid, target.outgoingUser!, 'outgoing'));
       stale.push(target.outgoingUser);
     }
     if (outgoing && target.outgoingUser !== outgoing.username) {
@@ -63,7 +62,7 @@ export class TgtChapAccounts {
     const state = await this.readState();
     for (const user of new Set(users)) {
       if (!state.accounts.includes(user) || isBound(state, user)) continue;
-      await this.tolerate(() => this.client.deleteAccount(user), 'NO_USER');
+      await tolerating(['NO_USER'], () => this.client.deleteAccount(user));
       this.book.delete(user);
     }
   }
@@ -103,22 +102,14 @@ export class TgtChapAccounts {
       await this.client.newAccount(placeholder, randomBytes(12).toString('base64url'));
       for (const { tid } of guarded) await this.client.bindAccount(tid, placeholder, 'incoming');
     }
-    await this.tolerate(() => this.client.deleteAccount(creds.username), 'NO_USER');
+    await tolerating(['NO_USER'], () => this.client.deleteAccount(creds.username));
     await this.client.newAccount(creds.username, creds.secret);
     for (const { tid, direction } of bindings) {
-      await this.tolerate(() => this.client.bindAccount(tid, creds.username, direction), 'USER_EXIST', 'OUTACCOUNT_EXIST');
+      await tolerating(['USER_EXIST', 'OUTACCOUNT_EXIST'], () => this.client.bindAccount(tid, creds.username, direction));
     }
     if (guarded.length > 0) await this.client.deleteAccount(placeholder); // tgtd unbinds it everywhere
   }
 
-  /** Runs a step; the given tgtadm errors mean "already so" and count as success. */
-  private async tolerate(step: () => Promise<void>, ...codes: TgtadmErrnoName[]): Promise<void> {
-    try {
-      await step();
-    } catch (err) {
-      if (!isTgtadmError(err, ...codes)) throw err;
-    }
-  }
 }
 
 export function isBound(state: TgtState, user: string): boolean {

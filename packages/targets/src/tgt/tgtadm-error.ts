@@ -23,3 +23,12 @@ export class TgtadmError extends Error {
 export function isTgtadmError(err: unknown, ...codes: TgtadmErrnoName[]): err is TgtadmError {
   return err instanceof TgtadmError && (codes.length === 0 || err.is(...codes));
 }
+
+/** Runs a tgtd step for which the given errors mean "already so" (idempotent steps). */
+export async function tolerating(codes: readonly TgtadmErrnoName[], step: () => Promise<void>): Promise<void> {
+  try {
+    await step();
+  } catch (err) {
+    if (!isTgtadmError(err, ...codes)) throw err;
+  }
+}

@@ -5,12 +5,7 @@ import { LOCK_FILE, MIGRATION_SCRIPT, readMigrations } from '../migration-files'
 
 /** The folder in the shape the engine expects, built as the Prisma CLI builds it. */
 export function migrationsList(migrationsDir: string): MigrationList {
-  let lockContent: string | null = null;
-  try {
-    lockContent = readFileSync(path.join(migrationsDir, LOCK_FILE), 'utf8');
-  } catch {
-    lockContent = null;
-  }
+  const lockContent = readLockFile(migrationsDir);
   return {
     baseDir: migrationsDir,
     lockfile: { path: LOCK_FILE, content: lockContent },
@@ -20,4 +15,13 @@ export function migrationsList(migrationsDir: string): MigrationList {
       migrationFile: { path: MIGRATION_SCRIPT, content: { tag: 'ok', value: migration.sql } },
     })),
   };
+}
+
+/** migration_lock.toml, or null when the folder has none yet. */
+function readLockFile(migrationsDir: string): string | null {
+  try {
+    return readFileSync(path.join(migrationsDir, LOCK_FILE), 'utf8');
+  } catch {
+    return null;
+  }
 }
