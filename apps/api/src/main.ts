@@ -3,6 +3,7 @@ import type { CoreDeps } from '@bootlun/core';
 import { BullOperationDispatcher, OutboxSweeper } from '@bootlun/jobs';
 import { createLogger, createServices } from '@bootlun/runtime';
 import { buildApp } from './app';
+import { withCrashAfterCommit } from './faults';
 import { bootRoutes } from './routes/boot.routes';
 import { healthRoutes } from './routes/health.routes';
 
@@ -13,7 +14,7 @@ async function main(): Promise<void> {
   const dispatcher = new BullOperationDispatcher(services.queues, services.repos.operations, services.retry, logger);
   const core: CoreDeps = {
     repos: services.repos,
-    dispatcher,
+    dispatcher: withCrashAfterCommit(dispatcher, env),
     secrets: services.secrets,
     audit: services.audit,
     retry: services.retry,

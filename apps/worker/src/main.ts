@@ -4,6 +4,7 @@ import { SpawnRunner } from '@bootlun/exec';
 import { BACKOFF_TYPE, JOB_NAMES, queueNameFor, reconcileSchedulerId } from '@bootlun/jobs';
 import { createLogger, createServices } from '@bootlun/runtime';
 import { backingFor, createTargetDriver } from '@bootlun/targets';
+import { withFaults } from './faults';
 import { Heartbeat } from './heartbeat';
 import { createWorkerMetrics } from './metrics';
 import { PersistCoalescer } from './persist-coalescer';
@@ -24,7 +25,7 @@ async function main(): Promise<void> {
   }
   const log = logger.child({ backend: backend.name, backendId: backend.id });
   const runner = new SpawnRunner({ prefix: env.COMMAND_PREFIX?.split(' ').filter(Boolean), logger: log });
-  const driver = createTargetDriver(backend.config, runner, { tgtConfigDir: env.TGT_CONFIG_DIR });
+  const driver = withFaults(createTargetDriver(backend.config, runner, { tgtConfigDir: env.TGT_CONFIG_DIR }), process.env);
   const persist = new PersistCoalescer(() => driver.persist(), (err) => log.error({ err: err.message }, 'saving the target configuration failed'));
 
   const deps: WorkerDeps = {
@@ -54,6 +55,10 @@ async function main(): Promise<void> {
 
   const queue = services.queues.forBackend(backend.id);
   await queue.upsertJobScheduler(reconcileSchedulerId(backend.id), { every: env.RECONCILE_INTERVAL_MS }, { name: 'backend.reconcile', data: { operationId: null, lunId: null } });
+  // Startup reconcile (issue 5): a restarted target daemon (tgtd keeps nothing) serves none of the
+  // ready/active LUNs until the next scheduled run; one reconcile now puts their targets back.
+  // Queued, not called, so it waits its turn behind any job in flight (one mutation at a time).
+  await queue.add('backend.reconcile', { operationId: null, lunId: null }, { removeOnComplete: true, removeOnFail: 100 });
 
   const heartbeat = new Heartbeat(services.repos.backends, backend.id, env.HEARTBEAT_INTERVAL_MS, log);
   heartbeat.start();

@@ -2,10 +2,10 @@
  * The config file the stock tgt service loads after tgtd starts (`tgt-admin -e`, reading
  * /etc/tgt/targets.conf and its `include /etc/tgt/conf.d/*.conf`). It is how our targets
  * survive a tgtd restart. tgt-admin's rules that shape it:
- *  - without an `initiator-address` line it binds `ALL`, and tgtd admits an initiator only
- *    if an address ACL matches, then (when there are any) an initiator-name ACL matches.
- *    So a target for named initiators gets `initiator-address ALL` plus `initiator-name`s,
- *    and a target for nobody gets an address no TCP peer can have.
+ *  - without an `initiator-address` line it binds `ALL`, and tgtd (1.0.85, measured)
+ *    admits an initiator whose address OR name matches: `ALL` would admit everyone. So
+ *    every target gets an address no TCP peer can have, plus its `initiator-name`s (none
+ *    for a target nobody may use). converge() later drops that inert address entry.
  *  - LUNs are numbered from 1 in `backing-store` order (LUN 0 is tgt's controller).
  *  - it runs `tgtadm --password=SECRET` through the shell: secrets pass tgt.validate.ts.
  */
@@ -19,7 +19,7 @@ export interface TgtConfigTarget {
   outgoing: { username: string; secret: string } | null;
 }
 
-/** Never a peer address (0.0.0.0/32), so a target bound only to it admits nobody. */
+/** Never a peer address (0.0.0.0/32): keeps tgt-admin from binding `ALL`, admits nobody. */
 export const NOBODY_ADDRESS = '0.0.0.0/32';
 
 const HEADER = [
@@ -34,12 +34,8 @@ export function renderTgtConfig(targets: readonly TgtConfigTarget[]): string {
     lines.push('    driver iscsi');
     lines.push('    bs-type rdwr');
     lines.push(`    backing-store ${target.backingStore}`);
-    if (target.initiators.length === 0) {
-      lines.push(`    initiator-address ${NOBODY_ADDRESS}`);
-    } else {
-      lines.push('    initiator-address ALL');
-      for (const initiator of [...target.initiators].sort()) lines.push(`    initiator-name ${initiator}`);
-    }
+    lines.push(`    initiator-address ${NOBODY_ADDRESS}`);
+    for (const initiator of [...target.initiators].sort()) lines.push(`    initiator-name ${initiator}`);
     if (target.incoming) lines.push(`    incominguser ${target.incoming.username} ${target.incoming.secret}`);
     if (target.outgoing) lines.push(`    outgoinguser ${target.outgoing.username} ${target.outgoing.secret}`);
     lines.push('</target>', '');

@@ -40,6 +40,23 @@ export interface TgtDriverOptions {
 
 const BS_TYPE = 'rdwr';
 const NEW_TARGET_ATTEMPTS = 5;
+/** How long to keep asking while tgtd reports commands in flight. */
+const BUSY_DEADLINE_MS = 5_000;
+const BUSY_POLL_MS = 50;
+
+/** Repeats `step` while tgtd answers LUN_ACTIVE/TARGET_ACTIVE, up to a deadline; then a retryable error. */
+async function whileBusy(what: string, step: () => Promise<void>): Promise<void> {
+  const deadline = Date.now() + BUSY_DEADLINE_MS;
+  for (;;) {
+    try {
+      return await step();
+    } catch (err) {
+      if (!isTgtadmError(err, 'LUN_ACTIVE', 'TARGET_ACTIVE')) throw err;
+      if (Date.now() > deadline) throw new Error(`tgt: ${what}: still busy after ${BUSY_DEADLINE_MS} ms (${err.message}); try again`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, BUSY_POLL_MS));
+  }
+}
 
 /**
  * tgt (userspace tgtd) without tgtadm processes: every request goes over tgtd's
@@ -119,8 +136,7 @@ export class TgtDriver implements TargetDriver {
 
     await ctx.checkpoint();
     await ctx.step(`delete target ${iqn}`, 40);
-    // force: tgtd closes the target's sessions instead of refusing while initiators are logged in.
-    await tolerating(['NO_TARGET'], () => this.client.deleteTarget(target.tid, true));
+    await this.deleteTargetClosingSessions(target.tid);
 
     if (iqn.startsWith(this.options.iqnPrefix)) {
       await ctx.checkpoint();
@@ -189,9 +205,8 @@ export class TgtDriver implements TargetDriver {
       this.options.warn?.(`tgt persist: CHAP secret of ${target.iqn} unknown to this worker; written locked until its LUN is converged again`);
       return { iqn: target.iqn, backingStore, initiators: [], incoming: null, outgoing: null };
     }
-    // Only the shape converge produces is written: names behind `ALL`, anything else admits nobody.
-    const initiators = target.aclAddresses.includes('ALL') ? target.aclInitiators : [];
-    return { iqn: target.iqn, backingStore, initiators, incoming: incomingKnown[0] ?? null, outgoing };
+    // Only the shape converge produces is written (initiator names); stray address entries are not carried over.
+    return { iqn: target.iqn, backingStore, initiators: target.aclInitiators, incoming: incomingKnown[0] ?? null, outgoing };
   }
 
   private async readState(): Promise<TgtState> {
@@ -247,14 +262,18 @@ export class TgtDriver implements TargetDriver {
     await tolerating(['LUN_EXIST'], () => this.client.newLun(target.tid, TGT_LUN, file, BS_TYPE));
   }
 
+  /**
+   * `force` makes tgtd close the sessions, but it still refuses while a LUN has commands
+   * in flight (LUN_ACTIVE). Offline first: tgtd then refuses new logins and commands,
+   * the queue drains, and the delete goes through within a few tries.
+   */
+  private async deleteTargetClosingSessions(tid: number): Promise<void> {
+    await tolerating(['NO_TARGET'], () => this.client.updateTarget(tid, 'state', 'offline'));
+    await whileBusy(`delete tid ${tid}`, () => tolerating(['NO_TARGET'], () => this.client.deleteTarget(tid, true)));
+  }
+
   private async deleteLun(tid: number, lun: number): Promise<void> {
-    try {
-      await this.client.deleteLun(tid, lun);
-    } catch (err) {
-      if (isTgtadmError(err, 'NO_LUN')) return;
-      if (isTgtadmError(err, 'LUN_ACTIVE')) throw new Error(`tgt LUN ${lun} of tid ${tid} has commands in flight; try again`);
-      throw err;
-    }
+    await whileBusy(`delete LUN ${lun} of tid ${tid}`, () => tolerating(['NO_LUN'], () => this.client.deleteLun(tid, lun)));
   }
 
   private async applyAcl(tid: number, step: AclStep): Promise<void> {

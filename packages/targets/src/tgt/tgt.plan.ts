@@ -1,12 +1,15 @@
 import type { DesiredTarget, ObservedTarget } from '../target-driver';
+import { NOBODY_ADDRESS } from './tgt.config';
 import { tgtShownMegabytes, type TgtLun, type TgtTarget } from './tgt.parse';
 
 /**
  * Pure decisions of the tgt driver: which ACL changes to make and in what order, what a
- * converged target looks like, and how to report a live one. tgtd admits an initiator
- * when an address ACL matches AND, if the target has initiator-name ACLs, its name is one
- * of them (iscsi/target.c ip_acl + iqn_acl). Hence: named initiators = address `ALL` plus
- * the names; nobody = no ACL at all. `ALL` without names would admit everyone.
+ * converged target looks like, and how to report a live one.
+ *
+ * Measured on tgtd 1.0.85 with real logins (the upstream source reads as if both had to
+ * match, the binary does not): an initiator is admitted when an address ACL matches its
+ * IP *or* its name is in the initiator-name ACL. So `ALL` admits everyone whatever names
+ * are listed, and "these initiators only" is names with no address ACL at all.
  */
 
 /** The LUN our backing store gets (LUN 0 is tgt's controller). */
@@ -16,42 +19,27 @@ export type AclStep =
   | { kind: 'bind-name' | 'unbind-name'; initiator: string }
   | { kind: 'bind-address' | 'unbind-address'; address: string };
 
-export function wantedAddresses(initiators: readonly string[]): string[] {
-  return initiators.length > 0 ? ['ALL'] : [];
-}
-
 /**
- * Steps from the live ACL to exactly `initiators`, ordered so that no intermediate state
- * admits anyone the old or new ACL would not: names are added before `ALL` opens the
- * door, and `ALL` goes before the last names when closing it.
+ * Steps from the live ACL to exactly `initiators` (names, no address ACL), ordered so that
+ * no intermediate state admits anyone the old and new ACL would not: address entries go
+ * first (they may admit anyone), then names are added before old ones are removed.
  */
 export function planAcl(live: Pick<TgtTarget, 'aclAddresses' | 'aclInitiators'>, initiators: readonly string[]): AclStep[] {
-  const wantNames = new Set(initiators);
-  const wantAddrs = new Set(wantedAddresses(initiators));
-  const addNames = [...wantNames].filter((n) => !live.aclInitiators.includes(n)).sort();
-  const dropNames = live.aclInitiators.filter((n) => !wantNames.has(n));
-  const addAddrs = [...wantAddrs].filter((a) => !live.aclAddresses.includes(a));
-  const dropAddrs = live.aclAddresses.filter((a) => !wantAddrs.has(a));
-
+  const want = new Set(initiators);
   const steps: AclStep[] = [];
-  // Closing: narrow the address side first (with no address ACL nobody gets in).
-  for (const address of dropAddrs) steps.push({ kind: 'unbind-address', address });
-  for (const initiator of addNames) steps.push({ kind: 'bind-name', initiator });
-  for (const initiator of dropNames) steps.push({ kind: 'unbind-name', initiator });
-  // Opening: only now that the names are in place.
-  for (const address of addAddrs) steps.push({ kind: 'bind-address', address });
+  for (const address of live.aclAddresses) steps.push({ kind: 'unbind-address', address });
+  for (const initiator of [...want].filter((n) => !live.aclInitiators.includes(n)).sort()) steps.push({ kind: 'bind-name', initiator });
+  for (const initiator of live.aclInitiators.filter((n) => !want.has(n))) steps.push({ kind: 'unbind-name', initiator });
   return steps;
 }
 
 /**
- * Who tgtd would admit, for ObservedTarget.initiators: nobody without an address ACL;
- * otherwise the named initiators plus any address other than ALL (drift worth seeing),
- * or the addresses themselves (`ALL` = anyone) when no name restricts them.
+ * Who tgtd would admit, for ObservedTarget.initiators: the named initiators plus every
+ * address entry (`ALL` = anyone), so an address ACL shows up as drift. The config file's
+ * placeholder address admits nobody and is left out.
  */
 export function effectiveInitiators(target: Pick<TgtTarget, 'aclAddresses' | 'aclInitiators'>): string[] {
-  if (target.aclAddresses.length === 0) return [];
-  if (target.aclInitiators.length === 0) return [...target.aclAddresses];
-  return [...target.aclInitiators, ...target.aclAddresses.filter((a) => a !== 'ALL')];
+  return [...target.aclInitiators, ...target.aclAddresses.filter((a) => a !== NOBODY_ADDRESS)];
 }
 
 export function ourLun(target: TgtTarget): TgtLun | undefined {
@@ -96,8 +84,7 @@ export function divergence(target: TgtTarget, desired: DesiredTarget, fileSize: 
   const extraLuns = target.luns.filter((l) => l.lun !== 0 && l.lun !== TGT_LUN).map((l) => l.lun);
   if (extraLuns.length > 0) issues.push(`unexpected LUNs ${extraLuns.join(', ')}`);
 
-  const wantAddrs = wantedAddresses(desired.initiators);
-  if (!sameSet(target.aclAddresses, wantAddrs)) issues.push(`address ACL is [${target.aclAddresses.join(', ')}], expected [${wantAddrs.join(', ')}]`);
+  if (target.aclAddresses.length > 0) issues.push(`address ACL is [${target.aclAddresses.join(', ')}], expected none`);
   if (!sameSet(target.aclInitiators, desired.initiators)) {
     issues.push(`initiator ACL is [${target.aclInitiators.join(', ')}], expected [${desired.initiators.join(', ')}]`);
   }

@@ -32,7 +32,7 @@ export function assertTgtCompatible(desired: DesiredTarget, backingDir: string):
   }
   const file = desired.backing.path;
   if (!FILE_PATH.test(file)) fail(`backing path ${JSON.stringify(file)}`);
-  if (path.posix.dirname(file) !== path.posix.normalize(backingDir) || !path.posix.basename(file).startsWith(BACKING_PREFIX)) {
+  if (path.posix.dirname(file) !== path.posix.resolve(backingDir) || !path.posix.basename(file).startsWith(BACKING_PREFIX)) {
     fail(`backing path ${file}: not a ${BACKING_PREFIX}* file directly in ${backingDir}`);
   }
   for (const initiator of desired.initiators) {

@@ -1,0 +1,226 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { inquiry } from '../support/iscsi-initiator';
+
+/**
+ * `npm start` on a machine with no database configured: the real entry point as a child
+ * process (DATABASE_URL and REDIS_URL unset, a temporary DATA_DIR and PORT), driven only
+ * through its HTTP API and checked with a real iSCSI initiator. Then Ctrl-C must leave
+ * nothing running, and a second start must still serve the LUN made before (tgtd keeps
+ * nothing across restarts; the worker's startup reconcile puts the target back).
+ * Needs root, tgt and libiscsi-bin (installed by .ci/run).
+ */
+
+const REPO = path.resolve(__dirname, '../..');
+const FIRST_START_MS = 120_000; // initdb on the first start
+const WAIT_MS = 60_000;
+jest.setTimeout(6 * 60_000);
+
+interface Envelope<T> {
+  success: boolean;
+  data: T;
+  error?: string;
+  detail?: string;
+}
+interface Lun {
+  id: string;
+  name: string;
+  status: string;
+  iqn: string;
+  lun_number: number | null;
+  error_message: string | null;
+  operation_id?: string | null;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address() as net.AddressInfo;
+      server.close(() => resolve(address.port));
+    });
+  });
+}
+
+async function eventually<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>, detail: () => string = () => ''): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`${what} not reached within ${timeoutMs / 1000} s. ${detail()}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** One `npm start` run: the process, everything it printed, and its exit. */
+class StartProcess {
+  output = '';
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  private readonly child: ChildProcess;
+
+  constructor(env: NodeJS.ProcessEnv) {
+    this.child = spawn('npm', ['start', '--silent'], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child.stdout!.on('data', (d: Buffer) => (this.output += d.toString()));
+    this.child.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
+    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  tail(lines = 60): string {
+    return `\n--- last output of npm start ---\n${this.output.split('\n').slice(-lines).join('\n')}`;
+  }
+
+  /** Ctrl-C: SIGINT to npm, which passes it on to the supervisor. */
+  async interrupt(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    this.child.kill('SIGINT');
+    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`npm start did not exit within ${WAIT_MS / 1000} s of SIGINT${this.tail()}`)), WAIT_MS));
+    return Promise.race([this.exited, timeout]);
+  }
+
+  kill(): void {
+    if (this.running) this.child.kill('SIGKILL');
+  }
+}
+
+/** Processes whose command line mentions `needle` (our DATA_DIR, or our tgtd portal). */
+function processesMentioning(needle: string): string[] {
+  const found: string[] = [];
+  for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+      if (argv.includes(needle)) found.push(`${pid}: ${argv}`);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return found;
+}
+
+describe('npm start with the embedded database', () => {
+  let tmp: string;
+  let env: NodeJS.ProcessEnv;
+  let base: string;
+  let current: StartProcess | null = null;
+
+  beforeAll(async () => {
+    // 0755: Postgres runs as the `postgres` OS user, which must be able to enter DATA_DIR.
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bootlun-start-'));
+    fs.chmodSync(tmp, 0o755);
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    env = { ...process.env, DATA_DIR: path.join(tmp, 'data'), PORT: String(port) };
+    for (const name of ['DATABASE_URL', 'REDIS_URL', 'QUEUE_BACKEND', 'LOG_PRETTY']) delete env[name];
+  });
+
+  afterAll(async () => {
+    if (current?.running) {
+      await current.interrupt().catch(() => current?.kill());
+    }
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  async function start(timeoutMs: number): Promise<StartProcess> {
+    const proc = new StartProcess(env);
+    current = proc;
+    await eventually(
+      'GET /healthz',
+      timeoutMs,
+      async () => {
+        if (!proc.running) throw new Error(`npm start exited early${proc.tail()}`);
+        const res = await fetch(`${base}/healthz`).catch(() => null);
+        return res?.ok ? true : undefined;
+      },
+      () => proc.tail(),
+    );
+    return proc;
+  }
+
+  async function api<T>(method: string, url: string, body?: unknown): Promise<{ status: number; body: Envelope<T> }> {
+    const key = fs.readFileSync(path.join(tmp, 'data', 'admin-api-key'), 'utf8').trim();
+    const res = await fetch(`${base}/api/v1${url}`, {
+      method,
+      headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    return { status: res.status, body: (await res.json()) as Envelope<T> };
+  }
+
+  async function operationSucceeded(id: string, proc: StartProcess): Promise<void> {
+    await eventually(
+      `operation ${id}`,
+      WAIT_MS,
+      async () => {
+        const op = (await api<{ status: string; error: string | null }>('GET', `/operations/${id}`)).body.data;
+        if (op.status === 'failed' || op.status === 'cancelled') throw new Error(`operation ${id} ${op.status}: ${op.error}${proc.tail()}`);
+        return op.status === 'succeeded' ? true : undefined;
+      },
+      () => proc.tail(),
+    );
+  }
+
+  async function stopCleanly(proc: StartProcess, portalPort: number): Promise<void> {
+    const exit = await proc.interrupt();
+    expect({ exit, output: exit.code === 0 ? '' : proc.tail() }).toEqual({ exit: { code: 0, signal: null }, output: '' });
+    expect(proc.output).toContain('[start] stopped');
+    // Nothing of ours survives: no Postgres on our data directory, no tgtd on our portal, no API or worker.
+    expect(processesMentioning(path.join(tmp, 'data'))).toEqual([]);
+    expect(processesMentioning(`portal=127.0.0.1:${portalPort}`)).toEqual([]);
+    expect(await fetch(`${base}/healthz`).then(() => 'answering', () => 'gone')).toBe('gone');
+  }
+
+  it('serves a LUN over iSCSI, stops cleanly on Ctrl-C, and serves it again after a restart', async () => {
+    // --- first start: creates the cluster, the local backend and the admin key ---
+    const first = await start(FIRST_START_MS);
+    expect(fs.statSync(path.join(tmp, 'data', 'admin-api-key')).mode & 0o777).toBe(0o600);
+    expect(first.output).toContain('/api/v1');
+    expect(first.output).toContain('npm run apikey -- create --role admin --name NAME');
+
+    const backends = (await api<Array<{ id: string; name: string; config: { driver: string; portal_port: number; backingstore_path: string } }>>('GET', '/storage/backends')).body.data;
+    expect(backends).toHaveLength(1);
+    const backend = backends[0]!;
+    expect(backend.config).toMatchObject({ driver: 'tgt', backingstore_path: path.join(tmp, 'data', 'luns') });
+    const portal = `127.0.0.1:${backend.config.portal_port}`;
+
+    const mac = `52:54:00:${randomBytes(3).toString('hex').match(/../g)!.join(':')}`;
+    const node = await api<{ id: string; initiator_iqn: string }>('POST', '/nodes', { mac_address: mac, hostname: 'e2e-start' });
+    expect(node.status).toBe(201);
+    const created = await api<Lun>('POST', '/storage/luns', { name: 'e2e-start-boot', size_gb: 1, backend_id: backend.id, chap_enabled: true });
+    expect(created.status).toBe(202);
+    const lunId = created.body.data.id;
+    await operationSucceeded(created.body.data.operation_id!, first);
+    const assigned = await api<Lun>('POST', `/storage/luns/${lunId}/assign`, { node_id: node.body.data.id });
+    expect(assigned.status).toBe(202);
+    await operationSucceeded(assigned.body.data.operation_id!, first);
+
+    const lun = (await api<Lun>('GET', `/storage/luns/${lunId}`)).body.data;
+    expect(lun.status).toBe('active');
+    const creds = (await api<{ chap_username: string; chap_secret: string }>('GET', `/storage/luns/${lunId}/credentials`)).body.data;
+    const login = { portal, targetIqn: lun.iqn, lun: lun.lun_number ?? 1, initiator: node.body.data.initiator_iqn, chap: { username: creds.chap_username, secret: creds.chap_secret } };
+    const served = await inquiry(login);
+    expect({ ok: served.ok, output: served.output }).toEqual({ ok: true, output: expect.any(String) });
+    // The target checks who logs in: a wrong secret is refused.
+    expect((await inquiry({ ...login, chap: { ...login.chap, secret: 'WrongWrongWrong2' } })).ok).toBe(false);
+
+    await stopCleanly(first, backend.config.portal_port);
+
+    // --- second start: same data, same backend settings; the worker restores the target ---
+    const second = await start(WAIT_MS);
+    expect(second.output).not.toContain('(created now)');
+    const again = (await api<Lun>('GET', `/storage/luns/${lunId}`)).body.data;
+    expect(again).toMatchObject({ id: lunId, status: 'active', iqn: lun.iqn });
+    const backendAgain = (await api<{ config: { portal_port: number } }>('GET', `/storage/backends/${backend.id}`)).body.data;
+    expect(backendAgain.config.portal_port).toBe(backend.config.portal_port);
+    const restored = await eventually('the LUN served again after the restart', WAIT_MS, async () => ((await inquiry(login)).ok ? true : undefined), () => second.tail());
+    expect(restored).toBe(true);
+
+    await stopCleanly(second, backend.config.portal_port);
+  });
+});
