@@ -75,9 +75,9 @@ async function main(): Promise<void> {
   const env = loadConfig({ ...process.env, DATA_DIR: dir.root });
   const apiHost = env.HOST === '0.0.0.0' || env.HOST === '::' ? '127.0.0.1' : env.HOST;
   if (!(await isTcpPortFree(env.PORT, env.HOST))) throw new Error(`PORT ${env.PORT} on ${env.HOST} is in use (another \`npm start\`?); set PORT to another port`);
-  runState = new RunState(dir.runFile);
-  await runState.claim();
-  const run = runState;
+  const run = new RunState(dir.runFile);
+  await run.claim(); // throws while another supervisor owns DATA_DIR: its run.json must then stay untouched
+  runState = run;
 
   const database = await provideDatabase(env, dir, run);
   await migrateDeploy(database.url, { log: (message) => say(`migrations: ${message}`) });

@@ -37,7 +37,7 @@ export class RunState {
     if (previous && previous.supervisor !== process.pid && isAlive(previous.supervisor) && (commandLineOf(previous.supervisor) ?? []).some((a) => a.endsWith('start.ts'))) {
       throw new Error(`another \`npm start\` (pid ${previous.supervisor}) is using this DATA_DIR; stop it first or set DATA_DIR to another directory`);
     }
-    for (const p of previous?.processes ?? []) await stopLeftover(p);
+    for (const p of [...(previous?.processes ?? [])].reverse()) await stopLeftover(p); // last started, first stopped
     this.write();
   }
 

@@ -26,6 +26,7 @@ export class Shutdown {
       say(`${reason}: stopping`);
       for (let next = this.stack.pop(); next; next = this.stack.pop()) {
         try {
+          say(`stopping ${next.name}`);
           await next.stop();
         } catch (err) {
           warn(`stopping ${next.name} failed: ${(err as Error).message}`);

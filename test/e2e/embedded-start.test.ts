@@ -57,14 +57,17 @@ async function eventually<T>(what: string, timeoutMs: number, check: () => Promi
   }
 }
 
-/** One `npm start` run: the process, everything it printed, and its exit. */
+/** One `npm start` (`tsx scripts/start.ts`) run: the process, everything it printed, and its exit. */
 class StartProcess {
   output = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   private readonly child: ChildProcess;
 
   constructor(env: NodeJS.ProcessEnv) {
-    this.child = spawn('npm', ['start', '--silent'], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // The command `npm start` runs (npm itself adds nothing but, on Ctrl-C, turns any exit into its own
+    // death by SIGINT, so the script's exit code is checked without it). Its own process group, so
+    // "Ctrl-C" below reaches tsx and the supervisor together, as a terminal's would.
+    this.child = spawn(path.join(REPO, 'node_modules/.bin/tsx'), ['scripts/start.ts'], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     this.child.stdout!.on('data', (d: Buffer) => (this.output += d.toString()));
     this.child.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
     this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
@@ -78,15 +81,18 @@ class StartProcess {
     return `\n--- last output of npm start ---\n${this.output.split('\n').slice(-lines).join('\n')}`;
   }
 
-  /** Ctrl-C: SIGINT to npm, which passes it on to the supervisor. */
+  /** Ctrl-C: SIGINT to the whole process group (tsx and the supervisor), as a terminal sends it. */
   async interrupt(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    this.child.kill('SIGINT');
-    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`npm start did not exit within ${WAIT_MS / 1000} s of SIGINT${this.tail()}`)), WAIT_MS));
-    return Promise.race([this.exited, timeout]);
+    process.kill(-this.child.pid!, 'SIGINT');
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`npm start did not exit within ${WAIT_MS / 1000} s of SIGINT${this.tail()}`)), WAIT_MS);
+    });
+    return Promise.race([this.exited, timeout]).finally(() => clearTimeout(timer));
   }
 
   kill(): void {
-    if (this.running) this.child.kill('SIGKILL');
+    if (this.running) process.kill(-this.child.pid!, 'SIGKILL');
   }
 }
 
@@ -177,6 +183,8 @@ describe('npm start with the embedded database', () => {
   }
 
   it('serves a LUN over iSCSI, stops cleanly on Ctrl-C, and serves it again after a restart', async () => {
+    expect(JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')).scripts.start).toBe('tsx scripts/start.ts');
+
     // --- first start: creates the cluster, the local backend and the admin key ---
     const first = await start(FIRST_START_MS);
     expect(fs.statSync(path.join(tmp, 'data', 'admin-api-key')).mode & 0o777).toBe(0o600);

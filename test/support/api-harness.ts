@@ -30,9 +30,11 @@ export const unique = (prefix: string) => `${prefix}-${randomBytes(4).toString('
 /** The real API app on the run's database and queue store (Redis unless QUEUE_BACKEND=postgres). */
 /** One sealing key per test process, handed to the worker processes it starts. */
 process.env.CHAP_SEALING_KEY ??= randomBytes(32).toString('base64');
+/** The machine's Redis unless a run chooses otherwise; QUEUE_BACKEND=postgres switches every process to BullMQ's PostgreSQL backend. */
+process.env.REDIS_URL ??= 'redis://127.0.0.1:6379';
 
 export async function startApiHarness(envOverrides: Record<string, string> = {}, options: { mintKeys?: boolean } = {}): Promise<ApiHarness> {
-  const env = loadConfig({ ...process.env, NODE_ENV: 'test', DATA_DIR: '/tmp/bootlun-test-data', REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', ...envOverrides });
+  const env = loadConfig({ ...process.env, NODE_ENV: 'test', DATA_DIR: '/tmp/bootlun-test-data', ...envOverrides });
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const services = createServices(env, logger, { failFastQueue: true });
   const dispatcher = new BullOperationDispatcher(services.queues, services.repos.operations, services.retry, logger);

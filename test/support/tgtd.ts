@@ -34,9 +34,9 @@ export function freeTcpPort(): Promise<number> {
   });
 }
 
-/** Control ports are 16-bit; a random one with no live socket, so parallel test files do not collide. */
+/** tgtd keeps the control port in a C `short` (0–32767); a random one, so parallel test files rarely collide (a collision is retried). */
 function randomControlPort(): number {
-  return 20_000 + Math.floor(Math.random() * 40_000);
+  return 10_000 + Math.floor(Math.random() * 22_000);
 }
 
 export async function startTgtd(ports?: { controlPort: number; portalPort: number }): Promise<Tgtd> {

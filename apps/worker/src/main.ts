@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   }
   const log = logger.child({ backend: backend.name, backendId: backend.id });
   const runner = new SpawnRunner({ prefix: env.COMMAND_PREFIX?.split(' ').filter(Boolean), logger: log });
-  const driver = withFaults(createTargetDriver(backend.config, runner, { tgtConfigDir: env.TGT_CONFIG_DIR }), process.env);
+  const driver = withFaults(createTargetDriver(backend.config, runner, { tgtConfigDir: env.TGT_CONFIG_DIR, warn: (message) => log.warn(message) }), process.env);
   const persist = new PersistCoalescer(() => driver.persist(), (err) => log.error({ err: err.message }, 'saving the target configuration failed'));
 
   const deps: WorkerDeps = {

@@ -6,3 +6,4 @@ export type { LogicalVolume } from './lvm/lvm.parse';
 export { TgtDriver, type TgtDriverOptions } from './tgt/tgt.driver';
 export { TgtadmClient, type TgtadmClientOptions } from './tgt/tgtadm.client';
 export { TgtadmError } from './tgt/tgtadm-error';
+export * from './driver-factory';

@@ -15,7 +15,7 @@ import path from 'node:path';
 
 export const QEMU = 'qemu-system-x86_64';
 const RELAY = path.join(__dirname, 'tcp-relay.js');
-const NET = 'net=127.0.0.0/8,host=127.0.0.2,dns=127.0.0.3,dhcpstart=127.0.0.15';
+const NET = ['net=127.0.0.0/8', 'host=127.0.0.2', 'dns=127.0.0.3', 'dhcpstart=127.0.0.15'];
 
 export interface IpxeVmOptions {
   /** The NIC's MAC, which the chained script sends to the API. */
@@ -36,6 +36,11 @@ export interface IpxeVmRun {
   timedOut: boolean;
   /** SeaBIOS, iPXE and boot sector output on COM1, escapes and CRs removed. */
   serial: string;
+  /**
+   * The same without line breaks, for matching messages: SeaBIOS's serial console wraps
+   * iPXE's output at 80 columns wherever a line happens to reach it.
+   */
+  unwrapped: string;
   /** qemu's own stderr. */
   stderr: string;
   durationMs: number;
@@ -56,6 +61,7 @@ const optionValue = (value: string) => value.replace(/,/g, ',,');
 
 /** Strips ANSI escapes, backspace spinners and CRs so assertions read like the screen. */
 export function cleanSerial(raw: string): string {
+  // eslint-disable-next-line no-control-regex -- the escape character is exactly what is removed
   return raw.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').replace(/[\b]/g, '').replace(/\r/g, '').replace(/ +\n/g, '\n');
 }
 
@@ -68,7 +74,7 @@ export async function bootIpxeVm(options: IpxeVmOptions): Promise<IpxeVmRun> {
   writeFileSync(sercon, Buffer.from([0xf8, 0x03]));
 
   const forwards = options.forwardPorts.map((port) => `guestfwd=tcp:127.0.0.1:${port}-cmd:${process.execPath} ${RELAY} ${port} ${options.workDir}`);
-  const netdev = ['user', 'id=n0', 'restrict=on', NET, `tftp=${tftp}`, 'bootfile=boot.ipxe', ...forwards].map(optionValue).join(',');
+  const netdev = ['user', 'id=n0', 'restrict=on', ...NET, `tftp=${tftp}`, 'bootfile=boot.ipxe', ...forwards].map(optionValue).join(',');
   const argv = [
     '-accel', 'tcg',
     '-m', '64',
@@ -98,7 +104,8 @@ export async function bootIpxeVm(options: IpxeVmOptions): Promise<IpxeVmRun> {
     child.once('error', reject);
     child.once('close', (code) => resolve(code));
   }).finally(() => clearTimeout(timer));
-  return { exitCode, timedOut, serial: cleanSerial(serial), stderr: stderr.replace(/.*externally provided fw_cfg item names.*\n/g, ''), durationMs: Date.now() - started };
+  const text = cleanSerial(serial);
+  return { exitCode, timedOut, serial: text, unwrapped: text.replace(/\n/g, ''), stderr: stderr.replace(/.*externally provided fw_cfg item names.*\n/g, ''), durationMs: Date.now() - started };
 }
 
 /** Pids of relays started for VMs under `workDir` that are still running. */

@@ -69,7 +69,7 @@ function assertChap(field: string, chap: IpxeChap): void {
   if (!isValidChapSecret(chap.secret)) throw new UnsafeScriptValueError(`${field} secret`);
 }
 
-/** Free text for `echo` and comments: one line, no `$ { } # | & ; " '` or backslash. */
+/** Free text for `echo` and comments: one line, `;` as `,`, and no `$ { } # | & " '` or backslash (each becomes `?`). */
 export function ipxeText(text: string): string {
   return text.replace(/\s+/g, ' ').replace(/;/g, ',').replace(UNSAFE_TEXT, '?').trim().slice(0, 200);
 }

@@ -33,7 +33,7 @@ describe('renderTgtConfig', () => {
         '    driver iscsi',
         '    bs-type rdwr',
         '    backing-store /srv/luns/bootlun-2.img',
-        '    initiator-address ALL',
+        `    initiator-address ${NOBODY_ADDRESS}`,
         '    initiator-name iqn.2024-05.org.example:node-b',
         '    incominguser bl2 Secret1Secret1',
         '    outgoinguser bt2 Mutual2Mutual2',
@@ -43,10 +43,10 @@ describe('renderTgtConfig', () => {
     );
   });
 
-  it('never leaves a target without an address line (tgt-admin would bind ALL: anyone)', () => {
-    const text = renderTgtConfig([unassigned]);
-    expect(text).toMatch(/initiator-address 0\.0\.0\.0\/32/);
-    expect(text).not.toMatch(/initiator-address ALL/);
+  it('gives every target an inert address line (without one tgt-admin binds ALL: anyone)', () => {
+    const text = renderTgtConfig([assigned, unassigned]);
+    expect(text.match(/initiator-address 0\.0\.0\.0\/32/g)).toHaveLength(2);
+    expect(text).not.toMatch(/ALL/);
   });
 
   it('writes only the header when there are no targets', () => {

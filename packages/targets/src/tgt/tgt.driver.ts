@@ -52,7 +52,7 @@ async function whileBusy(what: string, step: () => Promise<void>): Promise<void>
       return await step();
     } catch (err) {
       if (!isTgtadmError(err, 'LUN_ACTIVE', 'TARGET_ACTIVE')) throw err;
-      if (Date.now() > deadline) throw new Error(`tgt: ${what}: still busy after ${BUSY_DEADLINE_MS} ms (${err.message}); try again`);
+      if (Date.now() > deadline) throw new Error(`tgt: ${what}: still busy after ${BUSY_DEADLINE_MS} ms (${err.message}); try again`, { cause: err });
     }
     await new Promise((resolve) => setTimeout(resolve, BUSY_POLL_MS));
   }
@@ -81,7 +81,6 @@ export class TgtDriver implements TargetDriver {
   async converge(desired: DesiredTarget, ctx: StepContext): Promise<ObservedTarget> {
     assertTgtCompatible(desired, this.options.backingDir);
     const file = (desired.backing as Extract<Backing, { kind: 'file' }>).path;
-    const mutationsBefore = this.client.mutationCount;
 
     await ctx.step('read tgt state', 5);
     let state = await this.readState();
@@ -111,6 +110,7 @@ export class TgtDriver implements TargetDriver {
 
     await ctx.checkpoint();
     state = await this.readState();
+    const mutationsAtRead = this.client.mutationCount;
     const current = state.targets.find((t) => t.tid === target.tid);
     if (!current) throw new Error(`tgt target ${desired.iqn} (tid ${target.tid}) vanished during converge`);
     const aclSteps = planAcl(current, desired.initiators);
@@ -121,12 +121,12 @@ export class TgtDriver implements TargetDriver {
 
     await ctx.checkpoint();
     await ctx.step('verify', 90);
-    if (this.client.mutationCount !== mutationsBefore) state = await this.readState();
+    // The last read is the read-back unless the ACL changed since; ensureBackingFile read the file size back.
+    if (this.client.mutationCount !== mutationsAtRead) state = await this.readState();
     const live = state.targets.find((t) => t.iqn === desired.iqn);
-    const size = (await fileSizes(this.options.runner, [file])).get(file);
-    const issues = live ? divergence(live, desired, size) : ['target missing'];
+    const issues = live ? divergence(live, desired, fileSize) : ['target missing'];
     if (issues.length > 0) throw new Error(`tgt target ${desired.iqn} did not converge: ${issues.join('; ')}`);
-    return toObservedTarget(live!, size);
+    return toObservedTarget(live!, fileSize);
   }
 
   async removeTarget(iqn: string, ctx: StepContext): Promise<void> {

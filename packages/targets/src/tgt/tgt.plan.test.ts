@@ -30,60 +30,57 @@ const admitsAnyone = (acl: Acl) => effectiveInitiators(acl).includes('ALL');
 describe('planAcl', () => {
   const cases: Array<[string, Acl, string[]]> = [
     ['new target → A', { aclAddresses: [], aclInitiators: [] }, [A]],
-    ['A → nobody', { aclAddresses: ['ALL'], aclInitiators: [A] }, []],
-    ['A → B', { aclAddresses: ['ALL'], aclInitiators: [A] }, [B]],
-    ['A → A, B', { aclAddresses: ['ALL'], aclInitiators: [A] }, [A, B]],
-    ['wide open (drift) → A', { aclAddresses: ['ALL'], aclInitiators: [] }, [A]],
+    ['A → nobody', { aclAddresses: [], aclInitiators: [A] }, []],
+    ['A → B', { aclAddresses: [], aclInitiators: [A] }, [B]],
+    ['A → A, B', { aclAddresses: [], aclInitiators: [A] }, [A, B]],
+    ['wide open (ALL, drift) → A', { aclAddresses: ['ALL'], aclInitiators: [A] }, [A]],
     ['network ACL (drift) → A', { aclAddresses: ['192.168.10.0/24'], aclInitiators: [B] }, [A]],
-    ['after a restart from the config file, nobody → nobody', { aclAddresses: ['0.0.0.0/32'], aclInitiators: [] }, []],
+    ['restored from the config file → A', { aclAddresses: ['0.0.0.0/32'], aclInitiators: [A] }, [A]],
   ];
 
-  it.each(cases)('%s ends exactly as wanted', (_name, start, initiators) => {
+  it.each(cases)('%s ends exactly as wanted: names only, no address entry', (_name, start, initiators) => {
     const end = walk(start, initiators).at(-1)!;
     expect(end.aclInitiators.sort()).toEqual([...initiators].sort());
-    expect(end.aclAddresses).toEqual(initiators.length > 0 ? ['ALL'] : []);
+    expect(end.aclAddresses).toEqual([]);
   });
 
   it.each(cases)('%s never admits anyone the start or the end would not', (_name, start, initiators) => {
     const allowed = new Set([...effectiveInitiators(start), ...initiators]);
     for (const state of walk(start, initiators).slice(1)) {
-      if (!admitsAnyone(start)) expect(admitsAnyone(state)).toBe(false);
-      for (const who of effectiveInitiators(state)) expect(allowed.has(who) || who === 'ALL').toBe(true);
+      expect(admitsAnyone(state)).toBe(false);
+      for (const who of effectiveInitiators(state)) expect(allowed.has(who)).toBe(true);
     }
   });
 
-  it('closes the door first when nobody should get in', () => {
-    expect(planAcl({ aclAddresses: ['ALL'], aclInitiators: [A] }, [])).toEqual([
+  it('drops address entries first: with tgtd 1.0.85 ALL admits everyone whatever the names', () => {
+    expect(planAcl({ aclAddresses: ['ALL'], aclInitiators: [] }, [A])).toEqual([
       { kind: 'unbind-address', address: 'ALL' },
+      { kind: 'bind-name', initiator: A },
+    ]);
+  });
+
+  it('adds the new name before removing the old one', () => {
+    expect(planAcl({ aclAddresses: [], aclInitiators: [A] }, [B])).toEqual([
+      { kind: 'bind-name', initiator: B },
       { kind: 'unbind-name', initiator: A },
     ]);
   });
 
-  it('opens the door last for a new target', () => {
-    expect(planAcl({ aclAddresses: [], aclInitiators: [] }, [A])).toEqual([
-      { kind: 'bind-name', initiator: A },
-      { kind: 'bind-address', address: 'ALL' },
-    ]);
-  });
-
   it('does nothing when the ACL is already right', () => {
-    expect(planAcl({ aclAddresses: ['ALL'], aclInitiators: [A] }, [A])).toEqual([]);
+    expect(planAcl({ aclAddresses: [], aclInitiators: [A] }, [A])).toEqual([]);
     expect(planAcl({ aclAddresses: [], aclInitiators: [] }, [])).toEqual([]);
   });
 });
 
 describe('effectiveInitiators', () => {
-  it('is nobody without an address ACL, even with names', () => {
-    expect(effectiveInitiators({ aclAddresses: [], aclInitiators: [A] })).toEqual([]);
+  it('lists names and address entries (ALL = anyone)', () => {
+    expect(effectiveInitiators({ aclAddresses: [], aclInitiators: [A] })).toEqual([A]);
+    expect(effectiveInitiators({ aclAddresses: ['ALL'], aclInitiators: [A] })).toEqual([A, 'ALL']);
+    expect(effectiveInitiators({ aclAddresses: ['10.0.0.0/8'], aclInitiators: [] })).toEqual(['10.0.0.0/8']);
   });
 
-  it('shows ALL without names as ALL: anyone may log in', () => {
-    expect(effectiveInitiators({ aclAddresses: ['ALL'], aclInitiators: [] })).toEqual(['ALL']);
-  });
-
-  it('lists the names behind ALL, plus stray addresses', () => {
-    expect(effectiveInitiators({ aclAddresses: ['ALL'], aclInitiators: [A] })).toEqual([A]);
-    expect(effectiveInitiators({ aclAddresses: ['ALL', '10.0.0.0/8'], aclInitiators: [A] })).toEqual([A, '10.0.0.0/8']);
+  it("leaves out the config file's inert placeholder address", () => {
+    expect(effectiveInitiators({ aclAddresses: ['0.0.0.0/32'], aclInitiators: [] })).toEqual([]);
   });
 });
 
@@ -99,7 +96,7 @@ function live(overrides: Partial<TgtTarget> = {}): TgtTarget {
     ],
     incomingUsers: ['bl1'],
     outgoingUser: null,
-    aclAddresses: ['ALL'],
+    aclAddresses: [],
     aclInitiators: [A],
     ...overrides,
   };
@@ -121,14 +118,14 @@ describe('divergence', () => {
 
   it('names every difference, without secrets', () => {
     const issues = divergence(
-      live({ state: 'offline', incomingUsers: [], outgoingUser: 'bt9', aclAddresses: [], luns: [live().luns[0]!, { ...live().luns[1]!, lun: 2 }] }),
+      live({ state: 'offline', incomingUsers: [], outgoingUser: 'bt9', aclAddresses: ['ALL'], luns: [live().luns[0]!, { ...live().luns[1]!, lun: 2 }] }),
       { ...desired, mutualChap: { username: 'bt1', secret: 'Mutual2Mutual2' } },
       GiB,
     );
     expect(issues).toEqual([
       'LUN 1 missing',
       'unexpected LUNs 2',
-      'address ACL is [], expected [ALL]',
+      'address ACL is [ALL], expected none',
       'incoming CHAP users are [], expected [bl1]',
       'outgoing CHAP user is bt9, expected bt1',
       'target state is offline',

@@ -86,6 +86,11 @@ describe('TgtadmClient', () => {
     await expect(client().showTargets()).rejects.toThrow(/closed without a reply/);
   });
 
+  it('refuses a control port tgtd cannot have (it keeps it in a C short)', () => {
+    expect(() => new TgtadmClient({ controlPort: 42105 })).toThrow(/0-32767/);
+    expect(new TgtadmClient({ controlPort: 0 }).socketPath).toBe('/var/run/tgtd/socket.0');
+  });
+
   it('reports a missing tgtd', async () => {
     const absent = new TgtadmClient({ controlPort: 0, socketPath: path.join(dir, 'nobody-here') });
     await expect(absent.showTargets()).rejects.toThrow(/not listening .*ENOENT/);

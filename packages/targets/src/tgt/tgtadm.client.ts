@@ -44,6 +44,10 @@ export class TgtadmClient {
   mutationCount = 0;
 
   constructor(private readonly options: TgtadmClientOptions) {
+    // tgtd and tgtadm keep it in a C short: larger values are refused at tgtd's start.
+    if (!Number.isInteger(options.controlPort) || options.controlPort < 0 || options.controlPort > 32767) {
+      throw new Error(`tgt control port must be 0-32767, got ${options.controlPort}`);
+    }
     this.socketPath = options.socketPath ?? tgtdSocketPath(options.controlPort);
   }
 

@@ -1,0 +1,76 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { backendBody, startApiHarness, unique, type ApiHarness } from './api-harness';
+import { startTgtd, type Tgtd } from './tgtd';
+import { waitFor } from './wait-for';
+import { startWorker, type WorkerProcess } from './worker-process';
+
+/** A whole storage stack for one test file: real tgtd, the API on the run's database and queue, one worker process. */
+export interface Stack {
+  h: ApiHarness;
+  tgtd: Tgtd;
+  backend: { id: string; name: string; config: Record<string, unknown> };
+  dir: string;
+  backingDir: string;
+  workerEnv: Record<string, string>;
+  worker: WorkerProcess;
+  startWorker(extraEnv?: Record<string, string>): Promise<WorkerProcess>;
+  close(): Promise<void>;
+}
+
+export async function startStack(options: { workerEnv?: Record<string, string>; backingDir?: string; apiEnv?: Record<string, string> } = {}): Promise<Stack> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bootlun-stack-'));
+  const backingDir = options.backingDir ?? path.join(dir, 'luns');
+  if (!options.backingDir) mkdirSync(backingDir);
+  const tgtd = await startTgtd();
+  const h = await startApiHarness(options.apiEnv);
+  const backend = (
+    await h.as('admin').post(
+      '/api/v1/storage/backends',
+      backendBody({ name: unique('tgt') }, { portal_port: tgtd.portalPort, tgt_control_port: tgtd.controlPort, backingstore_path: backingDir, iqn_prefix: `iqn.2026-11.io.bootlun.${unique('e').replace('-', '')}` }),
+    )
+  ).body.data;
+  const workerEnv = { STORAGE_BACKEND: backend.name, TGT_CONFIG_DIR: path.join(dir, 'tgt-conf'), DATA_DIR: path.join(dir, 'data'), RETRY_CREATE_BACKOFF_MS: '200', RETRY_UPDATE_BACKOFF_MS: '200', ...options.workerEnv };
+  const stack: Stack = {
+    h,
+    tgtd,
+    backend,
+    dir,
+    backingDir,
+    workerEnv,
+    worker: undefined as unknown as WorkerProcess,
+    startWorker: async (extraEnv = {}) => (stack.worker = await startWorker({ ...workerEnv, ...extraEnv })),
+    close: async () => {
+      await stack.worker?.stop();
+      await stack.tgtd.stop();
+      await h.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  await stack.startWorker();
+  return stack;
+}
+
+type Lun = { id: string; status: string; error_message: string | null; [k: string]: unknown };
+
+/** Polls the LUN through the API until `accept` says yes; fails with its last state. */
+export async function waitForLun(h: ApiHarness, id: string, accept: (lun: Lun) => boolean, timeoutMs = 30_000): Promise<Lun> {
+  let last: unknown;
+  try {
+    return await waitFor(`LUN ${id}`, async () => {
+      const res = await h.as('viewer').get(`/api/v1/storage/luns/${id}`);
+      last = res.body.data ?? res.status;
+      return res.status === 200 && accept(res.body.data) ? res.body.data : undefined;
+    }, timeoutMs);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; last seen: ${JSON.stringify(last)}`);
+  }
+}
+
+export async function waitForOperation(h: ApiHarness, id: string, statuses: string[], timeoutMs = 30_000) {
+  return waitFor(`operation ${id} to be ${statuses.join('/')}`, async () => {
+    const res = await h.as('viewer').get(`/api/v1/operations/${id}`);
+    return statuses.includes(res.body.data?.status) ? res.body.data : undefined;
+  }, timeoutMs);
+}
