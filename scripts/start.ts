@@ -8,12 +8,12 @@
  *
  * Each step lives in scripts/start/; this file only puts them in order.
  */
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig, type Env } from '@bootlun/config';
 import { createPrismaClient, createRepositories, migrateDeploy } from '@bootlun/db';
 import { queueStoreFrom } from '@bootlun/runtime';
-import type { ChildProcess } from 'node:child_process';
 import { ensureAdminKey } from './start/admin-key';
 import { banner } from './start/banner';
 import { readState, resolveDataDir, writeSecretFile, writeState, type DataDir } from './start/data-dir';
@@ -74,10 +74,10 @@ async function main(): Promise<void> {
   const dir = resolveDataDir(process.env, REPO_ROOT);
   const env = loadConfig({ ...process.env, DATA_DIR: dir.root });
   const apiHost = env.HOST === '0.0.0.0' || env.HOST === '::' ? '127.0.0.1' : env.HOST;
-  if (!(await isTcpPortFree(env.PORT, env.HOST))) throw new Error(`PORT ${env.PORT} on ${env.HOST} is in use (another \`npm start\`?); set PORT to another port`);
   const run = new RunState(dir.runFile);
   await run.claim(); // throws while another supervisor owns DATA_DIR: its run.json must then stay untouched
   runState = run;
+  if (!(await isTcpPortFree(env.PORT, env.HOST))) throw new Error(`PORT ${env.PORT} on ${env.HOST} is in use; set PORT to another port`);
 
   const database = await provideDatabase(env, dir, run);
   await migrateDeploy(database.url, { log: (message) => say(`migrations: ${message}`) });

@@ -167,7 +167,9 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       try {
         await client.connect();
         return true;
-      } catch {
+      } catch (err) {
+        // Waiting does not fix a wrong password: state.json and the cluster no longer belong together.
+        if ((err as { code?: string }).code === '28P01') throw new Error(`the cluster in ${dataDir} does not accept the password in state.json; restore that file, or move ${dataDir} away to start afresh`, { cause: err });
         return undefined;
       } finally {
         await client.end().catch(() => undefined);

@@ -8,6 +8,7 @@
  * the LUNs back.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import { SpawnRunner } from '@bootlun/exec';
 import { prefixLines } from './log';
 import { isUnixSocketLive } from './ports';
@@ -28,7 +29,8 @@ export function findTgt(): TgtTools | null {
 export function tgtInstallHint(): string {
   const installer = findProgram('apt-get') ? 'apt-get install tgt' : findProgram('dnf') ? 'dnf install scsi-target-utils' : findProgram('zypper') ? 'zypper install tgt' : 'install tgt (tgtd and tgtadm)';
   const lio = findProgram('targetcli') ? ' (targetcli is installed, but LIO needs kernel target support; `npm start` drives the userspace tgt)' : '';
-  return `no iSCSI target software found${lio}: \`sudo ${installer}\` (and \`sudo apt-get install libiscsi-bin\` for iscsi-inq/iscsi-ls to test from this machine), then restart. Continuing with the API only: LUN operations stay queued until a worker runs.`;
+  const sudo = process.getuid?.() === 0 ? '' : 'sudo ';
+  return `no iSCSI target software found${lio}: \`${sudo}${installer}\` (and \`${sudo}apt-get install libiscsi-bin\` for iscsi-inq/iscsi-ls to test from this machine), then restart. Continuing with the API only: LUN operations stay queued until a worker runs.`;
 }
 
 export const controlSocket = (port: number): string => `/var/run/tgtd/socket.${port}`;
@@ -60,7 +62,8 @@ export async function startTgtd(options: { tools: TgtTools; controlPort: number;
       if (child.exitCode !== null || child.signalCode !== null) return;
       await runner.run({ argv: offlineCommand(tools, controlPort), timeoutMs: 10_000 }).catch(() => undefined);
       child.kill('SIGKILL');
-      await waitForExit(child, 5_000);
+      // A killed tgtd leaves its socket files behind; harmless, but /var/run stays tidy.
+      if (await waitForExit(child, 5_000)) for (const f of [controlSocket(controlPort), `${controlSocket(controlPort)}.lock`]) fs.rmSync(f, { force: true });
     },
   };
   options.onSpawn(tgtd);

@@ -136,13 +136,14 @@ describe('npm start with the embedded database', () => {
   async function start(timeoutMs: number): Promise<StartProcess> {
     const proc = new StartProcess(env);
     current = proc;
+    // Up means: the API answers and the supervisor printed its banner (which it does after its own health check).
     await eventually(
-      'GET /healthz',
+      'GET /healthz and the banner',
       timeoutMs,
       async () => {
         if (!proc.running) throw new Error(`npm start exited early${proc.tail()}`);
         const res = await fetch(`${base}/healthz`).catch(() => null);
-        return res?.ok ? true : undefined;
+        return res?.ok && proc.output.includes('Press Ctrl-C to stop.') ? true : undefined;
       },
       () => proc.tail(),
     );

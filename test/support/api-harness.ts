@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { loadConfig } from '@bootlun/config';
 import { createApiKey, type CoreDeps } from '@bootlun/core';
-import { BullOperationDispatcher } from '@bootlun/jobs';
+import { BullOperationDispatcher, OutboxSweeper } from '@bootlun/jobs';
 import { createServices, type Services } from '@bootlun/runtime';
 import type { Express } from 'express';
 import pino from 'pino';
@@ -33,7 +33,7 @@ process.env.CHAP_SEALING_KEY ??= randomBytes(32).toString('base64');
 /** The machine's Redis unless a run chooses otherwise; QUEUE_BACKEND=postgres switches every process to BullMQ's PostgreSQL backend. */
 process.env.REDIS_URL ??= 'redis://127.0.0.1:6379';
 
-export async function startApiHarness(envOverrides: Record<string, string> = {}, options: { mintKeys?: boolean } = {}): Promise<ApiHarness> {
+export async function startApiHarness(envOverrides: Record<string, string> = {}, options: { mintKeys?: boolean; sweepIntervalMs?: number } = {}): Promise<ApiHarness> {
   const env = loadConfig({ ...process.env, NODE_ENV: 'test', DATA_DIR: '/tmp/bootlun-test-data', ...envOverrides });
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const services = createServices(env, logger, { failFastQueue: true });
@@ -58,7 +58,14 @@ export async function startApiHarness(envOverrides: Record<string, string> = {},
       delete: (path: string) => request(app).delete(path).set('Authorization', auth),
     };
   };
-  return { app, services, core, keys, as, close: () => services.close() };
+  // The API process runs this sweeper; tests that exercise the outbox ask for it.
+  const sweeper = options.sweepIntervalMs ? new OutboxSweeper(services.repos.operations, dispatcher, logger, { intervalMs: options.sweepIntervalMs, graceMs: options.sweepIntervalMs }) : null;
+  sweeper?.start();
+  const close = async () => {
+    await sweeper?.stop();
+    await services.close();
+  };
+  return { app, services, core, keys, as, close };
 }
 
 export function backendBody(overrides: Record<string, unknown> = {}, config: Record<string, unknown> = {}) {

@@ -19,19 +19,19 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function startStack(options: { workerEnv?: Record<string, string>; backingDir?: string; apiEnv?: Record<string, string> } = {}): Promise<Stack> {
+export async function startStack(options: { workerEnv?: Record<string, string>; backingDir?: string; apiEnv?: Record<string, string>; sweepIntervalMs?: number; startWorker?: boolean } = {}): Promise<Stack> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bootlun-stack-'));
   const backingDir = options.backingDir ?? path.join(dir, 'luns');
   if (!options.backingDir) mkdirSync(backingDir);
   const tgtd = await startTgtd();
-  const h = await startApiHarness(options.apiEnv);
+  const h = await startApiHarness(options.apiEnv, { sweepIntervalMs: options.sweepIntervalMs });
   const backend = (
     await h.as('admin').post(
       '/api/v1/storage/backends',
       backendBody({ name: unique('tgt') }, { portal_port: tgtd.portalPort, tgt_control_port: tgtd.controlPort, backingstore_path: backingDir, iqn_prefix: `iqn.2026-11.io.bootlun.${unique('e').replace('-', '')}` }),
     )
   ).body.data;
-  const workerEnv = { STORAGE_BACKEND: backend.name, TGT_CONFIG_DIR: path.join(dir, 'tgt-conf'), DATA_DIR: path.join(dir, 'data'), RETRY_CREATE_BACKOFF_MS: '200', RETRY_UPDATE_BACKOFF_MS: '200', ...options.workerEnv };
+  const workerEnv: Record<string, string> = { ...(options.apiEnv ?? {}), STORAGE_BACKEND: backend.name, TGT_CONFIG_DIR: path.join(dir, 'tgt-conf'), DATA_DIR: path.join(dir, 'data'), RETRY_CREATE_BACKOFF_MS: '200', RETRY_UPDATE_BACKOFF_MS: '200', ...options.workerEnv };
   const stack: Stack = {
     h,
     tgtd,
@@ -48,7 +48,7 @@ export async function startStack(options: { workerEnv?: Record<string, string>; 
       rmSync(dir, { recursive: true, force: true });
     },
   };
-  await stack.startWorker();
+  if (options.startWorker !== false) await stack.startWorker();
   return stack;
 }
 

@@ -15,7 +15,8 @@ export interface WorkerProcess {
 
 /** Starts the real worker (`apps/worker/src/main.ts`) as its own process for one storage backend. */
 export async function startWorker(env: Record<string, string>): Promise<WorkerProcess> {
-  const child = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), [path.join(ROOT, 'apps/worker/src/main.ts')], {
+  // Node itself with tsx as a loader: one process, so SIGKILL really kills the worker (the tsx CLI would leave its child running).
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'apps/worker/src/main.ts')], {
     cwd: ROOT,
     env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: process.env.TEST_WORKER_LOG_LEVEL ?? 'info', LOG_PRETTY: 'false', HEARTBEAT_INTERVAL_MS: '500', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -49,6 +49,7 @@ async function main(): Promise<void> {
     concurrency: 1, // targetcli is not safe to run concurrently on one host: serialize mutations
     lockDuration: env.WORKER_LOCK_MS,
     stalledInterval: env.WORKER_STALLED_INTERVAL_MS,
+    maxStalledCount: 3, // a job whose worker died is retried; our steps are idempotent
     settings: { backoffStrategy: (attemptsMade, type, err) => (type === BACKOFF_TYPE ? backoffStrategy(attemptsMade, type, err) : 1_000) },
   });
   worker.on('error', (err) => log.warn({ err: err.message }, 'worker connection error'));

@@ -45,7 +45,7 @@ export function operationProcessor(deps: WorkerDeps, logger: Logger, retry: Reco
       return;
     }
 
-    const op = await beginOperation(deps, payload.operationId, attempt);
+    const op = await beginOperation(deps, payload.operationId);
     if (!op) {
       log.info('operation already finished or unknown; skipping');
       return;

@@ -6,9 +6,9 @@ import { tgtShownMegabytes, type TgtLun, type TgtTarget } from './tgt.parse';
  * Pure decisions of the tgt driver: which ACL changes to make and in what order, what a
  * converged target looks like, and how to report a live one.
  *
- * Measured on tgtd 1.0.85 with real logins (the upstream source reads as if both had to
- * match, the binary does not): an initiator is admitted when an address ACL matches its
- * IP *or* its name is in the initiator-name ACL. So `ALL` admits everyone whatever names
+ * Measured on tgtd 1.0.85 with real logins (a tgt source read during this work suggests
+ * both must match; the Debian 12 binary does not): an initiator is admitted when an
+ * address ACL matches its IP *or* its name is in the initiator-name ACL. So `ALL` admits everyone whatever names
  * are listed, and "these initiators only" is names with no address ACL at all.
  */
 

@@ -9,13 +9,14 @@ import { OperationCancelled, type WorkerDeps } from './worker-deps';
  * Claims an operation for this attempt. Returns null when there is nothing to do (unknown,
  * already finished or cancelled): a duplicate or late delivery of the job is harmless.
  */
-export async function beginOperation(deps: WorkerDeps, operationId: string, attempt: number): Promise<Operation | null> {
+export async function beginOperation(deps: WorkerDeps, operationId: string): Promise<Operation | null> {
   const op = await deps.repos.operations.get(operationId);
   if (!op || op.status === 'succeeded' || op.status === 'cancelled') return null;
   if (op.backendId !== deps.backend.id) throw new Error(`operation ${op.id} belongs to backend ${op.backendId}, not ${deps.backend.id}`);
   return deps.repos.operations.transition(op.id, ['queued', 'running', 'failed'], {
     status: 'running',
-    attempts: attempt,
+    // Counts every start, including re-runs after a worker died mid-job (BullMQ does not count those).
+    attempts: op.attempts + 1,
     startedAt: op.startedAt ?? new Date(),
     nextAttemptAt: null,
     finishedAt: null,
