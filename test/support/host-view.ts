@@ -4,10 +4,10 @@ import { SpawnRunner } from '@bootlun/exec';
 import { TgtDriver } from '@bootlun/targets';
 import type { Stack } from './stack';
 
-/** What the storage host really holds: live tgt targets with our prefix, and backing files. */
-export async function hostState(s: Stack): Promise<{ targets: string[]; files: string[] }> {
+/** A driver of our own on the stack's tgtd, to look at (or tamper with) the host behind the worker's back. */
+export function hostDriver(s: Stack): TgtDriver {
   const config = s.backend.config as { iqn_prefix: string };
-  const driver = new TgtDriver({
+  return new TgtDriver({
     controlPort: s.tgtd.controlPort,
     portalIp: '127.0.0.1',
     portalPort: s.tgtd.portalPort,
@@ -16,7 +16,12 @@ export async function hostState(s: Stack): Promise<{ targets: string[]; files: s
     runner: new SpawnRunner(),
     iqnPrefix: config.iqn_prefix,
   });
-  const targets = (await driver.listTargets(config.iqn_prefix)).map((t) => t.iqn).sort();
+}
+
+/** What the storage host really holds: live tgt targets with our prefix, and backing files. */
+export async function hostState(s: Stack): Promise<{ targets: string[]; files: string[] }> {
+  const config = s.backend.config as { iqn_prefix: string };
+  const targets = (await hostDriver(s).listTargets(config.iqn_prefix)).map((t) => t.iqn).sort();
   const files = readdirSync(s.backingDir).sort();
   return { targets, files };
 }
