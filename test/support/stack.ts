@@ -64,7 +64,7 @@ export async function waitForLun(h: ApiHarness, id: string, accept: (lun: Lun) =
       return res.status === 200 && accept(res.body.data) ? res.body.data : undefined;
     }, timeoutMs);
   } catch (err) {
-    throw new Error(`${(err as Error).message}; last seen: ${JSON.stringify(last)}`);
+    throw new Error(`${(err as Error).message}; last seen: ${JSON.stringify(last)}`, { cause: err });
   }
 }
 
