@@ -23,7 +23,12 @@ MODULES="virtio_pci virtio_blk virtio_net virtio_console ext4 crc32c_generic con
   target_core_mod target_core_file target_core_iblock iscsi_target_mod"
 
 WORK=$(mktemp -d /var/tmp/bootlun-vm-build.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
+cleanup() {
+  # debootstrap mounts /proc and /sys in the new root; never rm -rf through a mount.
+  grep -o " $WORK/[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m" || true; done
+  rm -rf --one-file-system "$WORK"
+}
+trap cleanup EXIT
 ROOT=$WORK/root
 t0=$(date +%s)
 log() { echo "[build-image +$(( $(date +%s) - t0 ))s] $*" >&2; }

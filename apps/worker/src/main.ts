@@ -1,6 +1,6 @@
 import { loadConfigOrExit } from '@bootlun/config';
 import type { WorkerDeps } from '@bootlun/core';
-import { SpawnRunner } from '@bootlun/exec';
+import { parseCommandTransport, SpawnRunner, VmAgentRunner, type CommandRunner } from '@bootlun/exec';
 import { BACKOFF_TYPE, JOB_NAMES, queueNameFor, reconcileSchedulerId } from '@bootlun/jobs';
 import { createLogger, createServices } from '@bootlun/runtime';
 import { backingFor, createTargetDriver } from '@bootlun/targets';
@@ -24,7 +24,13 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const log = logger.child({ backend: backend.name, backendId: backend.id });
-  const runner = new SpawnRunner({ prefix: env.COMMAND_PREFIX?.split(' ').filter(Boolean), logger: log });
+  // COMMAND_TRANSPORT=vm-agent:<socket>: the worker stays outside the storage host and its
+  // commands (argv + stdin, no shell) run through the host's command agent (issue 6, test/vm).
+  const transport = parseCommandTransport(env.COMMAND_TRANSPORT);
+  const runner: CommandRunner =
+    transport.kind === 'vm-agent'
+      ? new VmAgentRunner(transport.socketPath, { logger: log })
+      : new SpawnRunner({ prefix: env.COMMAND_PREFIX?.split(' ').filter(Boolean), logger: log });
   const driver = withFaults(createTargetDriver(backend.config, runner, { tgtConfigDir: env.TGT_CONFIG_DIR, warn: (message) => log.warn(message) }), process.env);
   const persist = new PersistCoalescer(() => driver.persist(), (err) => log.error({ err: err.message }, 'saving the target configuration failed'));
 

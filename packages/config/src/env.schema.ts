@@ -29,6 +29,8 @@ export const envSchema = z.object({
   STORAGE_BACKEND: z.string().optional(),
   /** Worker: prefix every target command, e.g. "sudo -n". */
   COMMAND_PREFIX: z.string().optional(),
+  /** Worker: where target commands run: "local" (spawned here, default) or "vm-agent:<unix socket>" (a storage host's command agent, see test/vm). */
+  COMMAND_TRANSPORT: z.string().regex(/^(local|vm-agent:\/.+)$/, { error: 'must be "local" or "vm-agent:<absolute socket path>"' }).optional(),
   /** Worker: where the tgt driver writes its persistent configuration. */
   TGT_CONFIG_DIR: z.string().default('/etc/tgt/conf.d'),
   HEARTBEAT_INTERVAL_MS: ms.default(5_000),

@@ -3,3 +3,4 @@ export * from './command-error';
 export * from './redact';
 export * from './spawn-runner';
 export * from './recording-runner';
+export * from './vm-agent-runner';

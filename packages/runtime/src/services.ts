@@ -2,7 +2,7 @@ import type { Env } from '@bootlun/config';
 import { retryPolicyFromEnv, type AuditLog } from '@bootlun/core';
 import { createPrismaClient, createRepositories } from '@bootlun/db';
 import { QueueConnection, QueueRegistry, type QueueStore } from '@bootlun/jobs';
-import { secretBoxFromSettings } from '@bootlun/secrets';
+import { SealingKeyError, secretBoxFromSettings } from '@bootlun/secrets';
 import type { Logger } from 'pino';
 
 /** Redis when REDIS_URL is set (or QUEUE_BACKEND=redis), otherwise BullMQ's PostgreSQL backend on DATABASE_URL. */
@@ -25,12 +25,23 @@ export function auditLog(logger: Logger): AuditLog {
   return { record: (event, fields) => audit.info({ ...fields, event }, event) };
 }
 
+/** The CHAP secret box; a missing or bad key stops the process with one line. */
+function sealingBox(env: Env) {
+  try {
+    return secretBoxFromSettings({ nodeEnv: env.NODE_ENV, key: env.CHAP_SEALING_KEY, keyId: env.CHAP_SEALING_KEY_ID, oldKeys: env.CHAP_SEALING_OLD_KEYS, dataDir: env.DATA_DIR });
+  } catch (err) {
+    if (!(err instanceof SealingKeyError)) throw err;
+    process.stderr.write(`invalid configuration: ${err.message}\n`);
+    process.exit(1);
+  }
+}
+
 /** The connections and adapters both apps share, built from the parsed environment. */
 export function createServices(env: Env, logger: Logger, options: { failFastQueue: boolean }) {
   const prisma = createPrismaClient(requireDatabaseUrl(env));
   const repos = createRepositories(prisma);
   const queues = new QueueRegistry(new QueueConnection({ store: queueStoreFrom(env), prefix: env.BULLMQ_PREFIX, failFast: options.failFastQueue }));
-  const secrets = secretBoxFromSettings({ nodeEnv: env.NODE_ENV, key: env.CHAP_SEALING_KEY, keyId: env.CHAP_SEALING_KEY_ID, oldKeys: env.CHAP_SEALING_OLD_KEYS, dataDir: env.DATA_DIR });
+  const secrets = sealingBox(env);
   const retry = retryPolicyFromEnv();
   return {
     prisma,

@@ -1,0 +1,24 @@
+import { ConflictError, UnavailableError } from '@bootlun/core';
+import { CommandError } from '@bootlun/exec';
+import { PermanentTargetError } from '@bootlun/targets';
+import { backoffStrategy, isPermanent, RetryableFailure } from './operation.processor';
+
+describe('error classification', () => {
+  it('fails at once on what a retry cannot fix', () => {
+    expect(isPermanent(new PermanentTargetError('backing directory missing'))).toBe(true);
+    expect(isPermanent(new CommandError('tgtd: not found', ['tgtd'], null, '', 'spawn'))).toBe(true);
+    expect(isPermanent(new ConflictError('x'))).toBe(true);
+  });
+
+  it('retries transient failures', () => {
+    expect(isPermanent(new Error('socket closed'))).toBe(false);
+    expect(isPermanent(new UnavailableError('database down'))).toBe(false);
+    expect(isPermanent(new CommandError('x timed out', ['x'], null, '', 'timeout'))).toBe(false);
+    expect(isPermanent(new CommandError('x exited 1', ['x'], 1, '', 'exit'))).toBe(false);
+  });
+
+  it('hands BullMQ the delay the processor recorded on the operation', () => {
+    expect(backoffStrategy(1, 'jittered-exponential', new RetryableFailure('x', 1234))).toBe(1234);
+    expect(backoffStrategy(1, 'jittered-exponential', new Error('x'))).toBe(1000);
+  });
+});
