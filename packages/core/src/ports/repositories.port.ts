@@ -1,5 +1,5 @@
 import type { ApiKeyRole, BackendConfig, OperationKind, OperationStatus } from '@bootlun/contracts';
-import type { ApiKey, Backend, BackendStatus, BootNode, Lun, LunPurpose, LunStatus, LunView, Operation, OperationParams, SealedSecret } from '../domain/model';
+import type { ApiKey, Backend, BackendStatus, BootNode, Lun, LunPurpose, LunStatus, LunView, Operation, OperationParams } from '../domain/model';
 
 export interface PageRequest {
   limit: number;
@@ -34,20 +34,11 @@ export interface NodeRepository {
   list(page: PageRequest): Promise<Page<BootNode>>;
 }
 
-export interface NewLun {
-  id: string;
-  name: string;
-  sizeGb: number;
-  backendId: string;
-  iqn: string;
-  purpose: LunPurpose;
-  chapEnabled: boolean;
-  chapUsername: string | null;
-  chapSecret: SealedSecret | null;
-  mutualChapEnabled: boolean;
-  targetChapUsername: string | null;
-  targetChapSecret: SealedSecret | null;
-}
+/** A LUN as the API inserts it (status creating, generation 1 are the repository's). */
+export type NewLun = Pick<
+  Lun,
+  'id' | 'name' | 'sizeGb' | 'backendId' | 'iqn' | 'purpose' | 'chapEnabled' | 'chapUsername' | 'chapSecret' | 'mutualChapEnabled' | 'targetChapUsername' | 'targetChapSecret'
+>;
 
 export type LunPatch = Partial<
   Pick<
