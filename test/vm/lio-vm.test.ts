@@ -1,9 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { backendBody, startApiHarness, unique, type ApiHarness } from '../support/api-harness';
 import { readCapacity } from '../support/iscsi-initiator';
 import { waitForLun, waitForOperation } from '../support/stack';
+import { dumpScript, DUMP_ARGV } from '../../packages/targets/src/lio/rtslib-dump';
 import { waitFor } from '../support/wait-for';
 import { startWorker, type WorkerProcess } from '../support/worker-process';
 import { ensureImage, GUEST_FILEIO_DIR, GUEST_IP, GUEST_VG, StorageVm } from './storage-vm';
@@ -58,6 +59,13 @@ async function guestLio(): Promise<{ targets: string[]; storageObjects: string[]
   return JSON.parse(await vm.check(['python3', '-I', '-'], script));
 }
 
+/** Worker logs and real rtslib dumps (driver's own script, test key 11×32) of each run, kept for inspection. */
+const ARTIFACTS = path.join(os.tmpdir(), 'bootlun-vm-last');
+async function captureDump(name: string): Promise<void> {
+  const out = await vm.check([...DUMP_ARGV], dumpScript({ storageObjects: true, saveconfigPath: '/etc/rtslib-fb-target/saveconfig.json', hmacKey: '11'.repeat(32) }));
+  writeFileSync(path.join(ARTIFACTS, `dump-${name}.json`), JSON.stringify(JSON.parse(out), null, 2) + '\n');
+}
+
 async function savedTargets(): Promise<string[]> {
   const r = await vm.exec(['cat', '/etc/rtslib-fb-target/saveconfig.json']);
   if (r.code !== 0) return [];
@@ -66,6 +74,8 @@ async function savedTargets(): Promise<string[]> {
 
 beforeAll(async () => {
   // No try/catch and no skip: a failed build or boot fails the suite loudly.
+  rmSync(ARTIFACTS, { recursive: true, force: true });
+  mkdirSync(ARTIFACTS, { recursive: true });
   const image = await ensureImage((line) => console.log(line));
   dir = mkdtempSync(path.join(os.tmpdir(), 'bootlun-vm-'));
   vm = await StorageVm.start(image, path.join(dir, 'vm'));
@@ -109,15 +119,17 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const w of workers) await w.stop().catch(() => undefined);
+  workers.forEach((w, i) => writeFileSync(path.join(ARTIFACTS, `worker-${i}.log`), w.output()));
   // Per-command timings of the LIO driver inside the VM, from the workers' debug logs.
   const perCommand = new Map<string, number[]>();
   for (const w of workers) {
     for (const line of w.output().split('\n')) {
       if (!line.includes('command finished (vm agent)')) continue;
       try {
-        const entry = JSON.parse(line) as { argv: string[]; durationMs: number };
+        // guestMs: time inside the guest, without the wait for the agent's one-at-a-time lock.
+        const entry = JSON.parse(line) as { argv: string[]; guestMs: number };
         const key = entry.argv[0] === 'python3' ? 'rtslib read (python3 -I -)' : entry.argv.slice(0, 2).join(' ');
-        perCommand.set(key, [...(perCommand.get(key) ?? []), entry.durationMs]);
+        perCommand.set(key, [...(perCommand.get(key) ?? []), entry.guestMs]);
       } catch {
         /* not JSON */
       }
@@ -125,7 +137,7 @@ afterAll(async () => {
   }
   const lines = [...timings.map(([what, ms]) => `  ${what}: ${ms} ms`), `  boots: ${vm?.bootMs.join(', ')} ms`];
   for (const [cmd, ms] of perCommand) lines.push(`  ${cmd}: n=${ms.length} median ${ms.sort((a, b) => a - b)[Math.floor(ms.length / 2)]} ms max ${Math.max(...ms)} ms`);
-  console.log(`storage VM timings:\n${lines.join('\n')}`);
+  console.log(`storage VM timings (per command: time inside the guest):\n${lines.join('\n')}`);
   await vm?.stop();
   await h?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -177,6 +189,7 @@ describe('LIO and LVM on a real storage host (VM)', () => {
       expect((await login(lun.iqn, owner.initiator_iqn)).ok).toBe(false);
       expect((await login(lun.iqn, other.initiator_iqn, right)).ok).toBe(false);
     }
+    await captureDump('assigned-chap');
     // Each target has exactly one ACL: its own node's.
     const live = await guestLio();
     expect(live.acls.sort()).toEqual([`${fileLun.iqn}:${nodeA.initiator_iqn}`, `${blockLun.iqn}:${nodeB.initiator_iqn}`].map((s) => s.toLowerCase()).sort());
@@ -198,6 +211,7 @@ describe('LIO and LVM on a real storage host (VM)', () => {
     expect((await login(oldIqn, nodeA.initiator_iqn, { username: creds.chap_username, secret: creds.chap_secret })).ok).toBe(false);
     expect(await login(blockLun.iqn, nodeB.initiator_iqn)).toMatchObject({ ok: true, sizeBytes: GiB });
     expect((await login(blockLun.iqn, nodeA.initiator_iqn)).ok).toBe(false);
+    await captureDump('renamed-and-chap-off');
   });
 
   it('after a guest reboot, targetctl restore brings every target, ACL and CHAP setting back', async () => {
@@ -228,6 +242,7 @@ describe('LIO and LVM on a real storage host (VM)', () => {
     expect(dels.map((d) => d.status)).toEqual([202, 202]);
     await timed('delete both', () => Promise.all(dels.map((d) => waitForOperation(h, d.body.data.operation_id, ['succeeded'], OP_TIMEOUT))));
 
+    await captureDump('after-delete');
     const live = await guestLio();
     const ours = (s: string) => s.includes(prefixes.file) || s.includes(prefixes.block) || s.includes(fileLun.id) || s.includes(blockLun.id);
     expect(live.targets.filter(ours)).toEqual([]);
