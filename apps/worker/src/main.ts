@@ -31,7 +31,7 @@ async function main(): Promise<void> {
     transport.kind === 'vm-agent'
       ? new VmAgentRunner(transport.socketPath, { logger: log })
       : new SpawnRunner({ prefix: env.COMMAND_PREFIX?.split(' ').filter(Boolean), logger: log });
-  const driver = withFaults(createTargetDriver(backend.config, runner, { tgtConfigDir: env.TGT_CONFIG_DIR, warn: (message) => log.warn(message) }), process.env);
+  const driver = withFaults(createTargetDriver(backend.config, runner, { tgtConfigDir: env.TGT_CONFIG_DIR, localFiles: !env.COMMAND_PREFIX, warn: (message) => log.warn(message) }), process.env);
   const persist = new PersistCoalescer(() => driver.persist(), (err) => log.error({ err: err.message }, 'saving the target configuration failed'));
 
   const deps: WorkerDeps = {

@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { CommandRunner } from '@bootlun/exec';
 import { LioDriver } from './lio/lio.driver';
 import type { TargetDriver } from './target-driver';
+import { LocalBackingFiles } from './tgt/backing-files';
 import { TgtDriver } from './tgt/tgt.driver';
 
 /** The part of a storage backend's config the drivers need (validated in @bootlun/contracts). */
@@ -18,6 +19,8 @@ export interface DriverConfig {
 export interface DriverHostOptions {
   /** Directory for the tgt config file (the tgt service reads /etc/tgt/conf.d). */
   tgtConfigDir: string;
+  /** Make tgt backing files with node:fs instead of commands (when no sudo prefix is needed). */
+  localFiles?: boolean;
   warn?: (message: string) => void;
 }
 
@@ -31,6 +34,7 @@ export function createTargetDriver(config: DriverConfig, runner: CommandRunner, 
       backingDir: config.backingstore_path,
       configFile: path.join(host.tgtConfigDir, `bootlun-${config.tgt_control_port}.conf`),
       runner,
+      files: host.localFiles ? new LocalBackingFiles() : undefined,
       iqnPrefix: config.iqn_prefix,
       warn: host.warn,
     });

@@ -7,3 +7,4 @@ export { TgtDriver, type TgtDriverOptions } from './tgt/tgt.driver';
 export { TgtadmClient, type TgtadmClientOptions } from './tgt/tgtadm.client';
 export { TgtadmError } from './tgt/tgtadm-error';
 export * from './driver-factory';
+export { LocalBackingFiles, RunnerBackingFiles, type BackingFiles } from './tgt/backing-files';

@@ -10,7 +10,7 @@ import {
 } from '../target-driver';
 import { isTgtadmError, tolerating } from './tgtadm-error';
 import { TgtadmClient } from './tgtadm.client';
-import { ensureBackingFile, fileSizes, listBackingFiles, removeBackingFile } from './tgt.backing-file';
+import { RunnerBackingFiles, type BackingFiles } from './backing-files';
 import { TgtChapAccounts, type TgtState } from './tgt.chap';
 import { readConfigIfPresent, writeConfigAtomically } from './tgt.config-file';
 import { parseTgtConfigSecrets, renderTgtConfig, type TgtConfigTarget } from './tgt.config';
@@ -32,6 +32,8 @@ export interface TgtDriverOptions {
   runner: CommandRunner;
   /** Our targets' IQN prefix: persist() writes only these, removeTarget() deletes accounts only of these. */
   iqnPrefix: string;
+  /** How backing files are made: node:fs locally, or through the runner (default) for a sudo prefix. */
+  files?: BackingFiles;
   /** Injectable for tests; defaults to a client on the control port's socket. */
   client?: TgtadmClient;
   /** Problems persist() worked around (e.g. a target written locked); the worker logs them. */
@@ -72,9 +74,11 @@ export class TgtDriver implements TargetDriver {
   /** CHAP user → secret this process has set in tgtd (tgtd never shows secrets). */
   private readonly secrets = new Map<string, string>();
   private readonly chap: TgtChapAccounts;
+  private readonly files: BackingFiles;
 
   constructor(private readonly options: TgtDriverOptions) {
     this.client = options.client ?? new TgtadmClient({ controlPort: options.controlPort });
+    this.files = options.files ?? new RunnerBackingFiles(options.runner);
     this.chap = new TgtChapAccounts(this.client, this.secrets, () => this.readState());
   }
 
@@ -87,7 +91,7 @@ export class TgtDriver implements TargetDriver {
 
     await ctx.checkpoint();
     await ctx.step('backing file', 15);
-    const fileSize = await ensureBackingFile(this.options.runner, file, desired.sizeBytes);
+    const fileSize = await this.files.ensure(file, desired.sizeBytes);
 
     await ctx.checkpoint();
     await this.ensurePortal();
@@ -154,18 +158,18 @@ export class TgtDriver implements TargetDriver {
     if (user) throw new Error(`backing file ${backing.path} is still exported by target ${user.iqn}`);
     await ctx.checkpoint();
     await ctx.step(`delete ${backing.path}`, 50);
-    await removeBackingFile(this.options.runner, backing.path);
+    await this.files.remove(backing.path);
   }
 
   async listTargets(iqnPrefix: string): Promise<ObservedTarget[]> {
     const targets = (await this.readState()).targets.filter((t) => t.iqn.startsWith(iqnPrefix));
     const files = targets.map((t) => ourLun(t)?.backingStorePath).filter((p): p is string => !!p);
-    const sizes = await fileSizes(this.options.runner, files);
+    const sizes = await this.files.sizes(files);
     return targets.map((t) => toObservedTarget(t, sizes.get(ourLun(t)?.backingStorePath ?? '')));
   }
 
   async listBackings(): Promise<Backing[]> {
-    const files = await listBackingFiles(this.options.runner, this.options.backingDir);
+    const files = await this.files.list(this.options.backingDir);
     return files.map((file) => ({ kind: 'file', path: file }));
   }
 
