@@ -42,6 +42,8 @@ describe('worker on a real tgt target', () => {
     expect(ready).toMatchObject({ status: 'ready', lun_number: 1, error_message: null });
     const op = await waitForOperation(s.h, res.body.data.operation_id, ['succeeded']);
     expect(op).toMatchObject({ attempts: 1, progress_percent: 100 });
+    const at = (k: string) => new Date(op[k]).getTime();
+    console.log(`create operation: committed→enqueued ${at('enqueued_at') - at('created_at')} ms, enqueued→started ${at('started_at') - at('enqueued_at')} ms, started→finished ${at('finished_at') - at('started_at')} ms`);
     expect(readdirSync(s.backingDir)).toEqual([`bootlun-${lun.id}.img`]);
   });
 
