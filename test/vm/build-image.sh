@@ -24,9 +24,11 @@ MODULES="virtio_pci virtio_blk virtio_net virtio_console ext4 crc32c_generic con
 
 WORK=$(mktemp -d /var/tmp/bootlun-vm-build.XXXXXX)
 cleanup() {
+  local rc=$?
   # debootstrap mounts /proc and /sys in the new root; never rm -rf through a mount.
-  grep -o " $WORK/[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m" || true; done
-  rm -rf --one-file-system "$WORK"
+  { grep -o " $WORK/[^ ]*" /proc/mounts || true; } | sort -r | while read -r m; do umount -l "$m" || true; done
+  rm -rf --one-file-system "$WORK" || true
+  exit "$rc" # the build's own status, not the cleanup's
 }
 trap cleanup EXIT
 ROOT=$WORK/root

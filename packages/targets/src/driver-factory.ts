@@ -45,5 +45,6 @@ export function createTargetDriver(config: DriverConfig, runner: CommandRunner, 
     portalPort: config.portal_port,
     backingstoreType: config.backingstore_type,
     backingstorePath: config.backingstore_path,
+    iqnPrefix: config.iqn_prefix,
   });
 }

@@ -369,4 +369,10 @@ describe('LioDriver listing and persistence', () => {
     const failing = host([], { others: () => ({ code: 1, stderr: 'Could not write saveconfig' }) });
     await expect(lioDriver(failing).persist()).rejects.toThrow('targetcli saveconfig exited 1');
   });
+
+  it('with an IQN prefix, persist judges only its own backend\'s targets (another worker may share the host)', async () => {
+    const scoped = (runner: RecordingRunner) => new LioDriver({ runner, portalIp: '192.0.2.10', portalPort: 3260, backingstoreType: 'file', backingstorePath: '/srv/bootlun', iqnPrefix: 'iqn.2025-01.org.example.boot:' });
+    await expect(scoped(host([withSaved([IQN, 'iqn.2025-01.org.other:gone'])])).persist()).resolves.toBeUndefined();
+    await expect(scoped(host([withSaved([IQN, NEW_IQN])])).persist()).rejects.toThrow(`saved but gone: ${NEW_IQN}`);
+  });
 });

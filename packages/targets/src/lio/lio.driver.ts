@@ -35,6 +35,12 @@ export interface LioDriverOptions {
   /** Directory (file) or volume group (block). */
   backingstorePath: string;
   saveconfigPath?: string;
+  /**
+   * IQN prefix of this backend's targets. persist() then checks only those: several
+   * backends (one worker each) may share one LIO host, and another worker's change between
+   * our `saveconfig` and our read-back is not a failure of ours (seen in the VM test).
+   */
+  iqnPrefix?: string;
   /** Key for CHAP password digests, one per read; injectable so tests are deterministic. */
   digestKey?: () => string;
   /** One targetcli batch; 400 targets took ~6 min under emulation. */
@@ -154,8 +160,9 @@ export class LioDriver implements TargetDriver {
 
     const state = await this.read({ storageObjects: false, saveconfigPath: savePath, hmacKey: this.digestKey() });
     if (!state.savedTargets) throw new Error(`targetcli saveconfig did not write ${savePath}`);
-    const live = new Set(state.targets.map((t) => t.iqn));
-    const saved = new Set(state.savedTargets);
+    const prefix = this.options.iqnPrefix?.toLowerCase() ?? '';
+    const live = new Set(state.targets.map((t) => t.iqn).filter((iqn) => iqn.startsWith(prefix)));
+    const saved = new Set(state.savedTargets.filter((iqn) => iqn.startsWith(prefix)));
     const unsaved = [...live].filter((iqn) => !saved.has(iqn));
     const stale = [...saved].filter((iqn) => !live.has(iqn));
     if (unsaved.length > 0 || stale.length > 0) {
