@@ -27,11 +27,14 @@ async function main(): Promise<void> {
   // COMMAND_TRANSPORT=vm-agent:<socket>: the worker stays outside the storage host and its
   // commands (argv + stdin, no shell) run through the host's command agent (issue 6, test/vm).
   const transport = parseCommandTransport(env.COMMAND_TRANSPORT);
-  const runner: CommandRunner =
-    transport.kind === 'vm-agent'
-      ? new VmAgentRunner(transport.socketPath, { logger: log })
-      : new SpawnRunner({ prefix: env.COMMAND_PREFIX?.split(' ').filter(Boolean), logger: log });
-  const driver = withFaults(createTargetDriver(backend.config, runner, { tgtConfigDir: env.TGT_CONFIG_DIR, localFiles: !env.COMMAND_PREFIX, warn: (message) => log.warn(message) }), process.env);
+  const local = transport.kind !== 'vm-agent';
+  const runner: CommandRunner = local
+    ? new SpawnRunner({ prefix: env.COMMAND_PREFIX?.split(' ').filter(Boolean), logger: log })
+    : new VmAgentRunner(transport.socketPath, { logger: log });
+  const driver = withFaults(
+    createTargetDriver(backend.config, runner, { tgtConfigDir: env.TGT_CONFIG_DIR, localFiles: local && !env.COMMAND_PREFIX, warn: (message) => log.warn(message) }),
+    process.env,
+  );
   const persist = new PersistCoalescer(() => driver.persist(), (err) => log.error({ err: err.message }, 'saving the target configuration failed'));
 
   const deps: WorkerDeps = {
@@ -44,7 +47,7 @@ async function main(): Promise<void> {
     log: (level, msg, fields) => log[level](fields ?? {}, msg),
   };
 
-  // Startup check: every job name of the catalog has its handler (the processor maps names to kinds).
+  // Every catalog job name maps to an operation kind (typed in the catalog); runOperation handles every kind.
   log.info({ jobs: JOB_NAMES }, 'handlers ready');
 
   const metrics = createWorkerMetrics(backend.name);
