@@ -4,17 +4,4 @@
  * needs the chromium package (apt-get install -y chromium). It fails, never skips, when
  * chromium is missing.
  */
-const path = require('node:path');
-
-module.exports = {
-  rootDir: path.resolve(__dirname, '../..'),
-  displayName: 'browser',
-  testMatch: ['<rootDir>/test/browser/**/*.test.ts'],
-  transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
-  testEnvironment: 'node',
-  moduleFileExtensions: ['ts', 'js', 'json'],
-  globalSetup: '<rootDir>/test/support/global-setup.ts',
-  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
-  testTimeout: 60_000,
-  maxWorkers: 1,
-};
+module.exports = require('../support/suite-jest-config')('browser', 60_000);

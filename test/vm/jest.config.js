@@ -5,17 +5,4 @@
  * a real iSCSI login. Needs root, qemu-system-x86, debootstrap, libiscsi-bin. It fails,
  * never skips, when the image cannot be built or the VM cannot boot.
  */
-const path = require('node:path');
-
-module.exports = {
-  rootDir: path.resolve(__dirname, '../..'),
-  displayName: 'vm',
-  testMatch: ['<rootDir>/test/vm/**/*.test.ts'],
-  transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
-  testEnvironment: 'node',
-  moduleFileExtensions: ['ts', 'js', 'json'],
-  globalSetup: '<rootDir>/test/support/global-setup.ts',
-  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
-  testTimeout: 300_000,
-  maxWorkers: 1,
-};
+module.exports = require('../support/suite-jest-config')('vm', 300_000);
