@@ -27,6 +27,15 @@ describe('write-back safety (generation check)', () => {
     expect(ops.items.map((o) => [o.kind, o.lunGeneration]).sort()).toEqual([['create', 1], ['update', 2], ['update', 3]]);
   });
 
+  it('a change that needs no target work (purpose) does not orphan the write-back in flight', async () => {
+    const backend = (await h.as('admin').post('/api/v1/storage/backends', backendBody())).body.data;
+    const created = (await h.as('operator').post('/api/v1/storage/luns', { name: unique('label'), size_gb: 1, backend_id: backend.id })).body.data;
+    const relabelled = await h.as('operator').patch(`/api/v1/storage/luns/${created.id}`, { purpose: 'install_source' });
+    expect(relabelled.status).toBe(200);
+    expect(relabelled.body.data).toMatchObject({ purpose: 'install_source', generation: 1, status: 'creating' });
+    expect(await h.services.repos.luns.writeBack(created.id, 1, { status: 'ready' })).toBe(true);
+  });
+
   it('two concurrent changes of one LUN: one wins, the other gets 409, never both', async () => {
     const backend = (await h.as('admin').post('/api/v1/storage/backends', backendBody())).body.data;
     const created = (await h.as('operator').post('/api/v1/storage/luns', { name: unique('race'), size_gb: 1, backend_id: backend.id })).body.data;

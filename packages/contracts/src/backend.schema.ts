@@ -10,6 +10,13 @@ export const backendConfigSchema = z
     driver: z.enum(['lio', 'tgt']),
     portal_ip: z.union([z.ipv4(), z.ipv6()], { error: 'must be an IPv4 or IPv6 address' }),
     portal_port: z.number().int().min(1).max(65535).default(3260),
+    /**
+     * Where initiators reach the portal when that is not where it listens (NAT, a load
+     * balancer, a forwarded port). Only boot scripts use them; each falls back to
+     * portal_ip / portal_port when unset.
+     */
+    advertised_portal_ip: z.union([z.ipv4(), z.ipv6()], { error: 'must be an IPv4 or IPv6 address' }).optional(),
+    advertised_portal_port: z.number().int().min(1).max(65535).optional(),
     iqn_prefix: z
       .string()
       .trim()

@@ -1,4 +1,4 @@
-import { createLunBody, normalizeMac, targetIqn } from './index';
+import { backendConfigSchema, createLunBody, normalizeMac, targetIqn } from './index';
 
 describe('contracts', () => {
   it.each([
@@ -14,6 +14,15 @@ describe('contracts', () => {
     expect(targetIqn('iqn.2026-11.io.bootlun', 'node-1')).toBe('iqn.2026-11.io.bootlun:node-1');
     expect(targetIqn('iqn.2026-11.io.bootlun:boot', 'node-1')).toBe('iqn.2026-11.io.bootlun:boot.node-1');
     expect(targetIqn('iqn.2026-11.io.bootlun:', 'node-1')).toBe('iqn.2026-11.io.bootlun:node-1');
+  });
+
+  it('validates the optional advertised portal like the portal itself', () => {
+    const base = { driver: 'lio', portal_ip: '10.0.2.15', iqn_prefix: 'iqn.2026-11.io.bootlun', backingstore_type: 'file', backingstore_path: '/srv/luns' };
+    expect(backendConfigSchema.parse(base)).not.toHaveProperty('advertised_portal_ip');
+    expect(backendConfigSchema.parse({ ...base, advertised_portal_ip: '127.0.0.1', advertised_portal_port: 40123 })).toMatchObject({ advertised_portal_ip: '127.0.0.1', advertised_portal_port: 40123 });
+    expect(backendConfigSchema.safeParse({ ...base, advertised_portal_ip: 'storage.example' }).success).toBe(false);
+    expect(backendConfigSchema.safeParse({ ...base, advertised_portal_port: 0 }).success).toBe(false);
+    expect(backendConfigSchema.safeParse({ ...base, advertised_portal_port: 65536 }).success).toBe(false);
   });
 
   it('takes target_id as the backend and lower-cases the name', () => {

@@ -84,8 +84,8 @@ export interface LunRepository {
   /** Inserts the LUN (generation 1) and its operation in one transaction. ConflictError on a taken name or IQN. */
   createWithOperation(lun: NewLun, op: NewOperation): Promise<{ lun: LunView; operation: Operation }>;
   /**
-   * Applies `patch` only while the row is still at `expectedGeneration`, bumps the
-   * generation, and records `op` (for that new generation) in the same transaction.
+   * Applies `patch` only while the row is still at `expectedGeneration`; with `op`, bumps
+   * the generation and records `op` (for that new generation) in the same transaction.
    * ConflictError when another change got there first or the new name is taken.
    */
   change(id: string, expectedGeneration: number, patch: LunPatch, op: NewOperation | null): Promise<{ lun: LunView; operation: Operation | null }>;

@@ -2,7 +2,7 @@ import type { BackendConfig } from '@bootlun/contracts';
 import type { Backend, BootNode, LunView, SealedSecret } from '../domain/model';
 import { NotFoundError, ValidationError } from '../errors';
 import type { LunFilter, Repositories } from '../ports';
-import { bootScriptFor, type BootScriptDeps } from './boot-script.use-case';
+import { advertisedPortal, bootScriptFor, type BootScriptDeps } from './boot-script.use-case';
 
 /** A SecretBox stand-in: "sealing" is reversible and visibly not plaintext. */
 const seal = (secret: string): SealedSecret => ({ sealed: Buffer.from(secret).toString('base64'), keyId: 'test' });
@@ -122,6 +122,21 @@ describe('bootScriptFor: scripts', () => {
     const l = lun('n1', { backendId: 'b6' });
     const { deps } = setup([node(1)], [l], [v6]);
     expect((await bootScriptFor(deps, { mac: '525400000001' })).script).toContain(`iscsi:[fd00::10]::3261:1:${l.iqn}`);
+  });
+
+  it('advertises advertised_portal_ip/advertised_portal_port instead of where the portal listens', async () => {
+    const natted = { ...backend, id: 'bn', config: { ...config, advertised_portal_ip: '203.0.113.7', advertised_portal_port: 13260 } };
+    const l = lun('n1', { backendId: 'bn' });
+    const { deps } = setup([node(1)], [l], [natted]);
+    const { script } = await bootScriptFor(deps, { mac: '525400000001' });
+    expect(script).toContain(`sanboot iscsi:203.0.113.7::13260:1:${l.iqn} || goto`);
+    expect(script).not.toContain('192.0.2.10');
+  });
+
+  it('falls back to portal_ip/portal_port for whichever advertised field is unset', () => {
+    expect(advertisedPortal(config)).toEqual({ portalIp: '192.0.2.10', portalPort: 3260 });
+    expect(advertisedPortal({ ...config, advertised_portal_ip: 'fd00::7' })).toEqual({ portalIp: 'fd00::7', portalPort: 3260 });
+    expect(advertisedPortal({ ...config, advertised_portal_port: 13260 })).toEqual({ portalIp: '192.0.2.10', portalPort: 13260 });
   });
 
   it('adds username/password for CHAP and audits the reveal without the secret', async () => {

@@ -1,4 +1,4 @@
-import { normalizeMac } from '@bootlun/contracts';
+import { normalizeMac, type BackendConfig } from '@bootlun/contracts';
 import type { CoreDeps } from '../deps';
 import { DEFAULT_BOOT_RETRY, renderExitScript, renderSanbootScript, type BootRetry, type IpxeChap } from '../domain/ipxe-script';
 import type { BootNode, LunView } from '../domain/model';
@@ -25,6 +25,11 @@ const nodeLabel = (node: BootNode) => (node.hostname ? `${node.hostname} (${node
 function whyNotBootable(candidates: LunView[]): string {
   if (candidates.length === 0) return 'has no boot_from_san LUN assigned';
   return `has no active boot_from_san LUN yet (${candidates.map((l) => `LUN ${l.name} is ${l.status}`).join(', ')})`;
+}
+
+/** The portal initiators are told to use: the advertised address and port where set, else where the target listens. */
+export function advertisedPortal(config: BackendConfig): { portalIp: string; portalPort: number } {
+  return { portalIp: config.advertised_portal_ip ?? config.portal_ip, portalPort: config.advertised_portal_port ?? config.portal_port };
 }
 
 /**
@@ -58,7 +63,7 @@ export async function bootScriptFor(deps: BootScriptDeps, request: BootScriptReq
     nodeLabel: nodeLabel(node),
     lunName: lun.name,
     initiatorIqn: node.initiatorIqn,
-    target: { portalIp: backend.config.portal_ip, portalPort: backend.config.portal_port, lunNumber: lun.lunNumber, iqn: lun.iqn },
+    target: { ...advertisedPortal(backend.config), lunNumber: lun.lunNumber, iqn: lun.iqn },
     chap,
     mutualChap,
     retry: request.retry ?? DEFAULT_BOOT_RETRY,

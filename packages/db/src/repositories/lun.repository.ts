@@ -79,7 +79,10 @@ export class PrismaLunRepository implements LunRepository {
   change(id: string, expectedGeneration: number, patch: LunPatch, op: NewOperation | null): Promise<{ lun: LunView; operation: Operation | null }> {
     return guarded('LUN', id, () =>
       this.db.$transaction(async (tx: Tx) => {
-        const moved = await tx.iscsiLun.updateMany({ where: { id, generation: expectedGeneration }, data: { ...toLunData(patch), generation: { increment: 1 } } as Prisma.IscsiLunUncheckedUpdateManyInput });
+        // Only changes that need the target converged start a new generation; a label change
+        // (purpose) must not orphan the write-back of the operation already in flight.
+        const bump = op ? { generation: { increment: 1 } } : {};
+        const moved = await tx.iscsiLun.updateMany({ where: { id, generation: expectedGeneration }, data: { ...toLunData(patch), ...bump } as Prisma.IscsiLunUncheckedUpdateManyInput });
         if (moved.count === 0) {
           const exists = await tx.iscsiLun.count({ where: { id } });
           if (!exists) throw new NotFoundError('LUN', id);
