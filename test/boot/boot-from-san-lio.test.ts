@@ -1,15 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { backingFor } from '@bootlun/targets';
 import { startApiHarness, unique, type ApiHarness } from '../support/api-harness';
-import { waitFor } from '../support/wait-for';
 import { startWorker, type WorkerProcess } from '../support/worker-process';
 import { ensureImage, GUEST_FILEIO_DIR, GUEST_IP, StorageVm } from '../vm/storage-vm';
 import { BOOT_SECTOR_EXIT_CODE, bootSector } from './support/boot-sector';
-import { assertQemuAvailable, bootIpxeVm, leftoverRelays, type IpxeVmRun } from './support/ipxe-vm';
+import { bootedWith, chainScript, closeServer, expectRun, ipxeBooter, listenApi, removeWorkDirCheckingRelays, settled } from './support/boot-suite';
+import { assertQemuAvailable, type IpxeVmRun } from './support/ipxe-vm';
 
 /**
  * Boot-from-SAN against LIO: the storage host is the Debian VM of test/vm (LIO listens on
@@ -51,34 +50,10 @@ let worker: WorkerProcess | undefined;
 let nodeB: Node;
 let lunA: Lun;
 let marker: string;
-let vmCount = 0;
 
-async function settled(operationId: string): Promise<void> {
-  const op = await waitFor(
-    `operation ${operationId}`,
-    async () => {
-      const res = await h!.as('viewer').get(`/api/v1/operations/${operationId}`);
-      return ['succeeded', 'failed', 'cancelled'].includes(res.body.data?.status) ? res.body.data : undefined;
-    },
-    OP_TIMEOUT,
-    250,
-  );
-  if (op.status !== 'succeeded') throw new Error(`operation ${op.kind} ${op.status}: ${op.error}\n--- worker ---\n${worker?.output().slice(-4000)}`);
-}
-
-const chainScript = () => `#!ipxe\nchain http://127.0.0.1:${apiPort}/api/v1/boot/ipxe?mac=\${net0/mac}\n`;
-
-async function boot(mac: string, script: string): Promise<IpxeVmRun> {
-  vmCount += 1;
-  const run = await bootIpxeVm({ mac, script, forwardPorts: [apiPort, vm!.portalPort], workDir: path.join(workDir, `ipxe${vmCount}`), timeoutMs: 120_000 });
-  if (run.timedOut) throw new Error(`VM did not finish within 120 s\n--- serial ---\n${run.serial}\n--- stderr ---\n${run.stderr}`);
-  return run;
-}
-const describeRun = (run: IpxeVmRun) => `exit ${run.exitCode} after ${run.durationMs} ms\n--- serial ---\n${run.serial.slice(-3000)}\n--- qemu stderr ---\n${run.stderr}`;
-function expectRun(run: IpxeVmRun, ok: boolean, what: string): void {
-  if (!ok) throw new Error(`expected ${what}; ${describeRun(run)}`);
-}
-const booted = (run: IpxeVmRun) => run.exitCode === BOOT_SECTOR_EXIT_CODE && run.unwrapped.includes(marker);
+const settle = (operationId: string) => settled(h!, worker, operationId, OP_TIMEOUT, 250);
+const boot = ipxeBooter({ workDir: () => workDir, forwardPorts: () => [apiPort, vm!.portalPort], timeoutMs: 120_000 });
+const booted = (run: IpxeVmRun) => bootedWith(run, marker);
 
 beforeAll(async () => {
   // No qemu or no storage VM, no test: these throw (the suite fails), they never skip.
@@ -90,10 +65,7 @@ beforeAll(async () => {
 
   const sealingKey = randomBytes(32).toString('base64');
   h = await startApiHarness({ CHAP_SEALING_KEY: sealingKey, BOOT_RATE_LIMIT_PER_MINUTE: '1000' });
-  server = await new Promise<Server>((resolve) => {
-    const s = h!.app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  apiPort = (server.address() as AddressInfo).port;
+  ({ server, port: apiPort } = await listenApi(h));
 
   const backendRes = await h.as('admin').post('/api/v1/storage/backends', {
     name: unique('lio-boot'),
@@ -125,7 +97,7 @@ beforeAll(async () => {
 
   const created = await h.as('operator').post('/api/v1/storage/luns', { name: unique('lio-boot-a'), size_gb: 1, backend_id: backend.id, purpose: 'boot_from_san', chap_enabled: true });
   expect(created.status).toBe(202);
-  await settled(created.body.data.operation_id);
+  await settle(created.body.data.operation_id);
 
   // The 1 GiB fileio file is sparse; the boot sector goes into its first 512 bytes, in the guest.
   const file = backingFor('file', GUEST_FILEIO_DIR, created.body.data.id);
@@ -142,25 +114,17 @@ beforeAll(async () => {
 
   const assigned = await h.as('operator').post(`/api/v1/storage/luns/${created.body.data.id}/assign`, { node_id: nodeA.id });
   expect(assigned.status).toBe(202);
-  await settled(assigned.body.data.operation_id);
+  await settle(assigned.body.data.operation_id);
   lunA = (await h.as('viewer').get(`/api/v1/storage/luns/${created.body.data.id}`)).body.data;
   expect(lunA).toMatchObject({ status: 'active', lun_number: LIO_LUN });
 }, 15 * 60_000);
 
 afterAll(async () => {
-  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-  server?.closeAllConnections();
+  await closeServer(server);
   const workerExit = await worker?.stop();
   await vm?.stop();
   await h?.close();
-  if (workDir) {
-    const left = await waitFor('relays to exit', async () => (leftoverRelays(workDir).length === 0 ? true : undefined), 10_000).catch(() => leftoverRelays(workDir));
-    rmSync(workDir, { recursive: true, force: true });
-    if (Array.isArray(left)) {
-      for (const pid of left) process.kill(pid, 'SIGKILL');
-      throw new Error(`relay processes were left running: ${left.join(', ')}`);
-    }
-  }
+  await removeWorkDirCheckingRelays(workDir);
   if (worker) expect(workerExit).toBe(0);
 }, 120_000);
 
@@ -172,7 +136,7 @@ describe('boot from SAN through iPXE (LIO in the storage-host VM, advertised por
   });
 
   it('a VM with node A\'s MAC chains its script from the API and boots its LIO LUN (CHAP)', async () => {
-    const run = await boot(MAC_A, chainScript());
+    const run = await boot(MAC_A, chainScript(apiPort));
     expectRun(run, booted(run), `the boot sector's marker and exit code ${BOOT_SECTOR_EXIT_CODE}`);
     expect(run.unwrapped).toContain('Registered SAN device 0x80');
     console.info(`boot from SAN (LIO in the storage VM, CHAP, TCG): ${run.durationMs} ms from qemu start to the boot sector's exit`);

@@ -1,17 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { backingFor } from '@bootlun/targets';
 import request from 'supertest';
 import { TgtadmClient } from '../../packages/targets/src/tgt/tgtadm.client';
 import { startApiHarness, unique, type ApiHarness } from '../support/api-harness';
 import { startTgtd, type Tgtd } from '../support/tgtd';
-import { waitFor } from '../support/wait-for';
 import { startWorker, type WorkerProcess } from '../support/worker-process';
 import { BOOT_SECTOR_EXIT_CODE, writeBootSector } from './support/boot-sector';
-import { assertQemuAvailable, bootIpxeVm, leftoverRelays, type IpxeVmRun } from './support/ipxe-vm';
+import { bootedWith, chainScript, closeServer, expectRun, ipxeBooter, listenApi, removeWorkDirCheckingRelays, settled } from './support/boot-suite';
+import { assertQemuAvailable, type IpxeVmRun } from './support/ipxe-vm';
 
 /**
  * Boot-from-SAN for real: the API creates a LUN on a private tgtd through the worker,
@@ -55,42 +54,15 @@ let nodeA: Node;
 let nodeB: Node;
 let lunA: Lun;
 let marker: string;
-let vmCount = 0;
 
-/** Waits for an operation to finish; a failure shows the operation's error and the worker's log. */
-async function settled(operationId: string): Promise<void> {
-  const op = await waitFor(
-    `operation ${operationId}`,
-    async () => {
-      const res = await h!.as('viewer').get(`/api/v1/operations/${operationId}`);
-      return ['succeeded', 'failed', 'cancelled'].includes(res.body.data?.status) ? res.body.data : undefined;
-    },
-    60_000,
-    100,
-  );
-  if (op.status !== 'succeeded') throw new Error(`operation ${op.kind} ${op.status}: ${op.error}\n--- worker ---\n${worker?.output().slice(-4000)}`);
-}
+const settle = (operationId: string) => settled(h!, worker, operationId, 60_000, 100);
 
 async function credentials(lunId: string): Promise<Credentials> {
   return (await h!.as('admin').get(`/api/v1/storage/luns/${lunId}/credentials`)).body.data;
 }
 
-/** The tiny script qemu's TFTP hands the ROM: fetch this node's script from the API. */
-const chainScript = () => `#!ipxe\nchain http://127.0.0.1:${apiPort}/api/v1/boot/ipxe?mac=\${net0/mac}\n`;
-
-async function boot(mac: string, script: string): Promise<IpxeVmRun> {
-  vmCount += 1;
-  const run = await bootIpxeVm({ mac, script, forwardPorts: [apiPort, tgtd!.portalPort], workDir: path.join(workDir, `vm${vmCount}`), timeoutMs: 90_000 });
-  if (run.timedOut) throw new Error(`VM did not finish within 90 s\n--- serial ---\n${run.serial}\n--- stderr ---\n${run.stderr}`);
-  return run;
-}
-const describeRun = (run: IpxeVmRun) => `exit ${run.exitCode} after ${run.durationMs} ms\n--- serial ---\n${run.serial.slice(-3000)}\n--- qemu stderr ---\n${run.stderr}`;
-
-/** Fails with the VM's serial console and qemu's stderr when `ok` is false. */
-function expectRun(run: IpxeVmRun, ok: boolean, what: string): void {
-  if (!ok) throw new Error(`expected ${what}; ${describeRun(run)}`);
-}
-const booted = (run: IpxeVmRun) => run.exitCode === BOOT_SECTOR_EXIT_CODE && run.unwrapped.includes(marker);
+const boot = ipxeBooter({ workDir: () => workDir, forwardPorts: () => [apiPort, tgtd!.portalPort], timeoutMs: 90_000 });
+const booted = (run: IpxeVmRun) => bootedWith(run, marker);
 
 beforeAll(async () => {
   // No qemu, no test: this throws (the suite fails), it never skips.
@@ -101,10 +73,7 @@ beforeAll(async () => {
   const sealingKey = randomBytes(32).toString('base64');
   tgtd = await startTgtd();
   h = await startApiHarness({ CHAP_SEALING_KEY: sealingKey, BOOT_RATE_LIMIT_PER_MINUTE: '1000' });
-  server = await new Promise<Server>((resolve) => {
-    const s = h!.app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  apiPort = (server.address() as AddressInfo).port;
+  ({ server, port: apiPort } = await listenApi(h));
 
   const backendRes = await h.as('admin').post('/api/v1/storage/backends', {
     name: unique('bootstore'),
@@ -133,33 +102,24 @@ beforeAll(async () => {
 
   const created = await h.as('operator').post('/api/v1/storage/luns', { name: unique('boot-a'), size_gb: 1, backend_id: backend.id, purpose: 'boot_from_san', chap_enabled: true, mutual_chap_enabled: true });
   expect(created.status).toBe(202);
-  await settled(created.body.data.operation_id);
+  await settle(created.body.data.operation_id);
   // The 1 GiB file is sparse; a boot sector in its first 512 bytes is all it holds.
   const file = backingFor('file', lunDir, created.body.data.id);
   marker = `BOOTLUN-MARKER ${created.body.data.name}`;
   writeBootSector(file.kind === 'file' ? file.path : '', marker);
   const assigned = await h.as('operator').post(`/api/v1/storage/luns/${created.body.data.id}/assign`, { node_id: nodeA.id });
   expect(assigned.status).toBe(202);
-  await settled(assigned.body.data.operation_id);
+  await settle(assigned.body.data.operation_id);
   lunA = (await h.as('viewer').get(`/api/v1/storage/luns/${created.body.data.id}`)).body.data;
   expect(lunA).toMatchObject({ status: 'active', lun_number: 1 });
 }, 120_000);
 
 afterAll(async () => {
-  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-  server?.closeAllConnections();
+  await closeServer(server);
   const workerExit = await worker?.stop();
   await tgtd?.stop();
   await h?.close();
-  if (workDir) {
-    // Every relay qemu started ends with its VM (at the latest 2 s after the guest side closed).
-    const left = await waitFor('relays to exit', async () => (leftoverRelays(workDir).length === 0 ? true : undefined), 10_000).catch(() => leftoverRelays(workDir));
-    rmSync(workDir, { recursive: true, force: true });
-    if (Array.isArray(left)) {
-      for (const pid of left) process.kill(pid, 'SIGKILL');
-      throw new Error(`relay processes were left running: ${left.join(', ')}`);
-    }
-  }
+  await removeWorkDirCheckingRelays(workDir);
   if (worker) expect(workerExit).toBe(0);
 }, 60_000);
 
@@ -175,14 +135,14 @@ describe('boot from SAN through iPXE (tgt)', () => {
   });
 
   it('a VM with node A\'s MAC chains its script from the API and boots its LUN (mutual CHAP)', async () => {
-    const run = await boot(MAC_A, chainScript());
+    const run = await boot(MAC_A, chainScript(apiPort));
     expectRun(run, booted(run), `the boot sector's marker and exit code ${BOOT_SECTOR_EXIT_CODE}`);
     expect(run.unwrapped).toContain('Registered SAN device 0x80');
     console.info(`boot from SAN (tgt, mutual CHAP, TCG): ${run.durationMs} ms from qemu start to the boot sector's exit`);
   });
 
   it('a VM with node B\'s MAC gets the fall-through script: no LUN, no secret, nothing booted', async () => {
-    const run = await boot(MAC_B, chainScript());
+    const run = await boot(MAC_B, chainScript(apiPort));
     expectRun(run, run.unwrapped.includes('falling through'), 'the fall-through script');
     expect(run.unwrapped).toContain(`bootlun: node boot-b (${MAC_B}) has no boot_from_san LUN assigned, falling through to the next boot device`);
     expect(run.unwrapped).not.toContain(marker);
@@ -217,7 +177,7 @@ describe('boot from SAN through iPXE (tgt)', () => {
     // New credentials (mutual CHAP off regenerates the initiator secret); the worker applies them to tgtd.
     const changed = await h!.as('operator').patch(`/api/v1/storage/luns/${lunA.id}`, { mutual_chap_enabled: false });
     expect(changed.status).toBe(202);
-    await settled(changed.body.data.operation_id);
+    await settle(changed.body.data.operation_id);
     const after = await credentials(lunA.id);
     expect(after.chap_secret).not.toBe(before.chap_secret);
 
@@ -228,7 +188,7 @@ describe('boot from SAN through iPXE (tgt)', () => {
     expect(failed.unwrapped).not.toContain(marker);
     expect(failed.exitCode).toBe(0);
 
-    const fresh = await boot(MAC_A, chainScript());
+    const fresh = await boot(MAC_A, chainScript(apiPort));
     expectRun(fresh, booted(fresh), 'the fresh script to boot');
   });
 });
