@@ -11,4 +11,8 @@ COPY prisma.config.ts tsconfig.json ./
 RUN npm ci --omit=dev --ignore-scripts && npx prisma generate
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080
 EXPOSE 8080
+# The API and migrations need no privilege: run as the image's unprivileged node user, on
+# files it cannot change. Only tgtd and a tgt worker (tgtd's socket answers root alone)
+# override this (docker-compose.yml: user: root).
+USER node
 CMD ["npm", "run", "api"]

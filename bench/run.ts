@@ -44,6 +44,7 @@ async function main() {
           iqn: `${PREFIX}:ours-${i}`,
           sizeBytes: 1024 ** 3,
           backing: backingFor('file', dir, `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`),
+          createBacking: true,
           initiators: [`iqn.2010-04.org.ipxe:node${i}`],
           chap: { username: `bl${i}`, secret: 'Secret1Secret1ab' },
           mutualChap: null,

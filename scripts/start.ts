@@ -1,10 +1,11 @@
 /**
  * `npm start`: the whole system on one machine with nothing installed but Node (and tgt
- * for real targets). Without DATABASE_URL it runs an embedded Postgres under DATA_DIR;
- * without REDIS_URL BullMQ keeps its queues in that same Postgres. Then: migrations, the
- * local storage backend, a private tgtd, the first admin key, and the API and one worker
- * as child processes. Ctrl-C or SIGTERM stops everything in reverse order and exits 0; a
- * crashed child stops everything and exits 1.
+ * for real targets). Without DATABASE_URL it runs an embedded Postgres under DATA_DIR (as
+ * root, wherever the postgres OS user can reach it); without REDIS_URL BullMQ keeps its
+ * queues in that same Postgres. Then: migrations, the local storage backend, a private
+ * tgtd, the first admin key, and the API and one worker as child processes. Ctrl-C or
+ * SIGTERM stops everything in reverse order and exits 0; a crashed child stops everything
+ * and exits 1.
  *
  * Each step lives in scripts/start/; this file only puts them in order.
  */
@@ -17,7 +18,7 @@ import { queueStoreFrom } from '@bootlun/runtime';
 import { ensureAdminKey } from './start/admin-key';
 import { banner } from './start/banner';
 import { readState, resolveDataDir, writeSecretFile, writeState, type DataDir } from './start/data-dir';
-import { newDatabasePassword, startEmbeddedPostgres } from './start/embedded-postgres';
+import { newDatabasePassword, placeCluster, startEmbeddedPostgres } from './start/embedded-postgres';
 import { ensureLocalBackend } from './start/local-backend';
 import { say, warn } from './start/log';
 import { isTcpPortFree, pickTcpPort } from './start/ports';
@@ -52,20 +53,24 @@ async function provideDatabase(env: Env, dir: DataDir, run: RunState): Promise<{
   const state = readState(dir);
   const password = state.postgres?.password ?? newDatabasePassword();
   const port = await pickTcpPort(state.postgres?.port ?? DEFAULT_EMBEDDED_PG_PORT);
-  writeState(dir, { ...state, postgres: { port, password } });
-  say(fs.existsSync(path.join(dir.postgres, 'PG_VERSION')) ? `starting embedded Postgres on 127.0.0.1:${port}` : `creating the embedded Postgres cluster in ${dir.postgres} (first start)`);
+  const place = await placeCluster({ dataDirRoot: dir.root, recorded: state.postgres?.cluster });
+  // Only a cluster outside DATA_DIR is recorded: one inside follows DATA_DIR wherever it moves.
+  writeState(dir, { ...state, postgres: { port, password, ...(place.cluster === dir.postgres ? {} : { cluster: place.cluster }) } });
+  if (place.movedBecause) say(`the postgres OS user cannot enter ${place.movedBecause}, so the cluster lives in ${place.cluster} instead (found there again on every start)`);
+  if (place.engineCopied) say(`copied the Postgres binaries to ${place.nativeDir}, where the postgres OS user can run them`);
+  say(fs.existsSync(path.join(place.cluster, 'PG_VERSION')) ? `starting embedded Postgres on 127.0.0.1:${port}` : `creating the embedded Postgres cluster in ${place.cluster} (first start)`);
   const pg = await startEmbeddedPostgres({
-    dataDir: dir.postgres,
+    place,
     port,
     password,
     onSpawn: (p) => {
-      run.record({ role: 'postgres', pid: p.process.pid!, marker: dir.postgres, signal: 'SIGINT' });
+      run.record({ role: 'postgres', pid: p.process.pid!, marker: place.cluster, signal: 'SIGINT' });
       shutdown.add('Postgres', p.stop);
       superviseChild(p.process, 'Postgres');
     },
   });
   writeSecretFile(dir.databaseUrlFile, `${pg.url}\n`); // for `npm run apikey` and psql; 0600
-  return { url: pg.url, label: `embedded Postgres on 127.0.0.1:${port}, data in ${dir.postgres}`, embedded: true };
+  return { url: pg.url, label: `embedded Postgres on 127.0.0.1:${port}, data in ${place.cluster}`, embedded: true };
 }
 
 async function main(): Promise<void> {

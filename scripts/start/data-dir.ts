@@ -1,14 +1,17 @@
 /**
  * Everything `npm start` keeps lives under one directory (DATA_DIR, default `.data/` in the
  * repository): the database cluster, LUN files, tgt configuration, the sealing key and
- * the admin key. state.json remembers what was chosen on the first start (ports, the
- * database password) so a restart comes back with the same settings.
+ * the admin key (as root, the cluster moves out when the postgres OS user cannot reach
+ * DATA_DIR; see cluster-home.ts). state.json remembers what was chosen on the first start
+ * (ports, the database password, a moved cluster's place) so a restart comes back with the
+ * same settings and data.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 
 export interface StartState {
-  postgres?: { port: number; password: string };
+  /** `cluster`: set only when the cluster lives outside DATA_DIR (see cluster-home.ts). */
+  postgres?: { port: number; password: string; cluster?: string };
 }
 
 export interface DataDir {

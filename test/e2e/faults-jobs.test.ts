@@ -105,7 +105,7 @@ describe('cancellation', () => {
 });
 
 describe('reconcile', () => {
-  it('reports and repairs drift: restores a target deleted behind its back, removes a stray one with our prefix', async () => {
+  it("reports and repairs drift: restores a target deleted behind its back, leaves a stray it cannot prove its own", async () => {
     const node = (await s.h.as('operator').post('/api/v1/nodes', { mac_address: '02:dd:00:00:00:01' })).body.data;
     const lun = await createLun({ chap_enabled: true });
     await waitForLun(s.h, lun.id, (l) => l.status === 'ready');
@@ -117,18 +117,24 @@ describe('reconcile', () => {
     const prefix = (s.backend.config as { iqn_prefix: string }).iqn_prefix;
     const strayIqn = `${prefix}:stray-${Date.now()}`;
     const strayBacking = backingFor('file', s.backingDir, '00000000-0000-4000-8000-00000000beef');
-    await tamper.converge({ iqn: strayIqn, sizeBytes: 1024 ** 2, backing: strayBacking, initiators: [], chap: null, mutualChap: null }, quiet);
+    await tamper.converge({ iqn: strayIqn, sizeBytes: 1024 ** 2, backing: strayBacking, createBacking: true, initiators: [], chap: null, mutualChap: null }, quiet);
     const tampered = (await hostState(s)).targets;
     expect(tampered).toContain(strayIqn);
     expect(tampered).not.toContain(lun.iqn);
 
     const res = await s.h.as('operator').post(`/api/v1/storage/backends/${s.backend.id}/reconcile`);
-    await waitForOperation(s.h, res.body.data.id, ['succeeded']);
+    const op = await waitForOperation(s.h, res.body.data.id, ['succeeded']);
     const after = (await s.h.as('viewer').get(`/api/v1/storage/luns/${lun.id}`)).body.data;
     expect(after.drift).toMatch(/target missing on host \(repaired\)/);
-    expect(await hostState(s)).toEqual(await expectedState(s));
-    expect(s.worker.output()).toMatch(/stray target with our prefix; removing/);
-    expect(s.worker.output()).toContain(path.basename((strayBacking as { path: string }).path));
+    // Made behind the worker's back, so not in its ownership ledger: a name with our prefix is no proof.
+    const strayFile = (strayBacking as { path: string }).path;
+    expect(op.result.stray_targets).toEqual([{ object: strayIqn, action: 'left alone', reason: expect.stringContaining('ownership ledger') }]);
+    expect(op.result.orphan_backings).toEqual([{ object: strayFile, action: 'left alone', reason: expect.stringContaining('ownership ledger') }]);
+    const host = await hostState(s);
+    const expected = await expectedState(s);
+    expect(host).toEqual({ targets: [...expected.targets, strayIqn].sort(), files: [...expected.files, path.basename(strayFile)].sort() });
+    await tamper.removeTarget(strayIqn, quiet);
+    await tamper.removeBacking(strayBacking, quiet);
 
     const creds = (await s.h.as('admin').get(`/api/v1/storage/luns/${lun.id}/credentials`)).body.data;
     const login = await readCapacity({ portal: `127.0.0.1:${s.tgtd.portalPort}`, targetIqn: lun.iqn, lun: 1, initiator: node.initiator_iqn, chap: { username: creds.chap_username, secret: creds.chap_secret } });

@@ -70,6 +70,7 @@ function desired(overrides: Partial<DesiredTarget> = {}): DesiredTarget {
     iqn: `${PREFIX}:lun-1`,
     sizeBytes: 64 * MiB,
     backing: backingFor('file', backingDir, '0e2e0000-0000-4000-8000-000000000001'),
+    createBacking: true,
     initiators: [NODE_A],
     chap: CHAP,
     mutualChap: null,

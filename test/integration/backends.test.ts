@@ -1,4 +1,4 @@
-import { backendBody, startApiHarness, type ApiHarness } from '../support/api-harness';
+import { backendBody, startApiHarness, unique, type ApiHarness } from '../support/api-harness';
 
 let h: ApiHarness;
 beforeAll(async () => (h = await startApiHarness()));
@@ -43,6 +43,40 @@ describe('storage backends', () => {
     expect(res.body.fields.map((f: { field: string }) => f.field)).toContain(field);
   });
 
+  it.each([
+    ['a newline', '/srv/luns\nx'],
+    ['a trailing newline', '/srv/luns\n'],
+    ['a space', '/srv/my luns'],
+    ['a leading space', ' /srv/luns'],
+    ['command substitution', '/srv/$(reboot)'],
+    ['backticks', '/srv/`id`'],
+    ['a NUL byte', '/srv/luns\u0000'],
+    ['a control character', '/srv/\u001bluns'],
+    ['the root directory', '/'],
+    ['/etc', '/etc'],
+    ['a directory inside /etc', '/etc/bootlun'],
+    ['/proc', '/proc/self'],
+    ['a non-normalized path', '/srv//luns'],
+    ['a trailing slash', '/srv/luns/'],
+    ['a parent segment', '/srv/luns/../../etc'],
+  ])('rejects a file backingstore_path with %s as 400 naming config.backingstore_path', async (_what, backingstorePath) => {
+    const res = await h.as('admin').post('/api/v1/storage/backends', backendBody({}, { backingstore_path: backingstorePath }));
+    expect(res.status).toBe(400);
+    expect(res.body.error).toBe('validation_error');
+    expect(res.body.fields.map((f: { field: string }) => f.field)).toEqual(['config.backingstore_path']);
+  });
+
+  it('applies the same rule to a backend update and accepts a dedicated directory or volume group', async () => {
+    const created = await h.as('admin').post('/api/v1/storage/backends', backendBody({}, { backingstore_path: '/srv/bootlun-luns_2.d', iqn_prefix: `iqn.2026-11.io.bootlun.${unique('p').replace('-', '')}` }));
+    expect(created.status).toBe(201);
+    expect(created.body.data.config.backingstore_path).toBe('/srv/bootlun-luns_2.d');
+    const patched = await h.as('admin').patch(`/api/v1/storage/backends/${created.body.data.id}`, { config: { ...created.body.data.config, backingstore_path: '/etc' } });
+    expect(patched.status).toBe(400);
+    expect(patched.body.fields.map((f: { field: string }) => f.field)).toEqual(['config.backingstore_path']);
+    const block = await h.as('admin').post('/api/v1/storage/backends', backendBody({}, { driver: 'lio', backingstore_type: 'block', backingstore_path: 'vg_boot-1', iqn_prefix: `iqn.2026-11.io.bootlun.${unique('p').replace('-', '')}` }));
+    expect(block.status).toBe(201);
+  });
+
   it('rejects a non-iscsi type and unknown fields', async () => {
     const res = await h.as('admin').post('/api/v1/storage/backends', backendBody({ type: 'nfs', colour: 'red' }));
     expect(res.status).toBe(400);
@@ -52,7 +86,7 @@ describe('storage backends', () => {
   it('answers 409 for a taken name, naming the field', async () => {
     const body = backendBody();
     expect((await h.as('admin').post('/api/v1/storage/backends', body)).status).toBe(201);
-    const res = await h.as('admin').post('/api/v1/storage/backends', body);
+    const res = await h.as('admin').post('/api/v1/storage/backends', { ...body, config: backendBody().config });
     expect(res.status).toBe(409);
     expect(res.body.fields).toEqual([{ field: 'name', message: 'already taken' }]);
   });

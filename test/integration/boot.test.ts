@@ -71,43 +71,81 @@ describe('GET /api/v1/boot (no API key)', () => {
     }
   });
 
-  it('records an audit event per served secret, without the secret', async () => {
+  it('records an audit event per served secret, without the secret, with the socket address as source (X-Forwarded-For not believed)', async () => {
     const record = jest.spyOn(h.core.audit, 'record');
     try {
       await boot(`/api/v1/boot/ipxe?mac=${b.mac_address}`).set('X-Forwarded-For', '198.51.100.4');
-      expect(record).toHaveBeenCalledWith('boot.script.secret_served', expect.objectContaining({ nodeId: b.id, lunId: lunB.id, chapUsername: lunB.creds!.chap_username, source: '198.51.100.4' }));
-      expect(JSON.stringify(record.mock.calls)).not.toMatch(new RegExp(`${lunB.creds!.chap_secret}|${lunB.creds!.target_chap_secret}`));
+      expect(record).toHaveBeenCalledWith('boot.script.secret_served', expect.objectContaining({ nodeId: b.id, lunId: lunB.id, chapUsername: lunB.creds!.chap_username, source: '127.0.0.1' }));
+      expect(JSON.stringify(record.mock.calls)).not.toMatch(new RegExp(`${lunB.creds!.chap_secret}|${lunB.creds!.target_chap_secret}|198\\.51\\.100\\.4`));
     } finally {
       record.mockRestore();
     }
   });
 
-  it('a node without an active boot LUN gets a script that says so and exits (falls through)', async () => {
+  const fallThrough = (mac: string) => `#!ipxe\necho bootlun: no SAN boot for ${mac}, falling through to the next boot device\nexit\n`;
+
+  it('a node without an active boot LUN gets a script that exits (falls through), naming neither host nor LUN', async () => {
     const bare = await newNode({ hostname: 'bare' });
     const res = await boot(`/api/v1/boot/ipxe?mac=${bare.mac_address}`);
     expectText(res, 200);
-    expect(res.text).toBe(`#!ipxe\necho bootlun: node bare (${bare.mac_address}) has no boot_from_san LUN assigned, falling through to the next boot device\nexit\n`);
+    expect(res.text).toBe(fallThrough(bare.mac_address));
 
-    const pending = await newNode();
+    const pending = await newNode({ hostname: 'pending' });
     const lun = await activeLun(null, { chap_enabled: true });
     await h.as('operator').post(`/api/v1/storage/luns/${lun.id}/assign`, { node_id: pending.id });
     const waiting = await boot(`/api/v1/boot/${pending.mac_address}.ipxe`);
     expectText(waiting, 200);
-    expect(waiting.text).toContain(`LUN ${lun.name} is ready`);
-    expect(waiting.text).not.toMatch(/sanboot|password/);
+    expect(waiting.text).toBe(fallThrough(pending.mac_address));
     expect(waiting.text).not.toContain(lun.creds!.chap_secret);
   });
 
-  it('answers 404 text for an unknown MAC and 400 text for an invalid or missing one', async () => {
-    const unknown = await boot(`/api/v1/boot/ipxe?mac=${randomMac()}`);
-    expectText(unknown, 404);
-    expect(unknown.text).toMatch(/echo bootlun: node with MAC .* does not exist\nexit 1\n$/);
+  it('answers an unknown MAC exactly as a known MAC with nothing to boot, so the endpoint does not enumerate nodes', async () => {
+    const known = await newNode({ hostname: 'enumerable' });
+    const unknownMac = randomMac();
+    const [forKnown, forUnknown] = await Promise.all([boot(`/api/v1/boot/${known.mac_address}.ipxe`), boot(`/api/v1/boot/${unknownMac}.ipxe`)]);
+    expectText(forUnknown, 200);
+    expect(forUnknown.status).toBe(forKnown.status);
+    expect(forUnknown.headers['content-length']).toBe(forKnown.headers['content-length']);
+    expect(forUnknown.text.replace(unknownMac, 'MAC')).toBe(forKnown.text.replace(known.mac_address, 'MAC'));
+    expect(forKnown.text).not.toContain('enumerable');
+  });
+
+  it('serves a node with a known ip_address only to that address; others who know its MAC get the fall-through script', async () => {
+    const pinnedElsewhere = await newNode({ ip_address: '10.20.30.40' });
+    const pinnedHere = await newNode({ ip_address: '127.0.0.1' });
+    expect(pinnedElsewhere.ip_address).toBe('10.20.30.40');
+    const elsewhereLun = await activeLun(pinnedElsewhere.id);
+    const hereLun = await activeLun(pinnedHere.id);
+
+    const refused = await boot(`/api/v1/boot/${pinnedElsewhere.mac_address}.ipxe`);
+    expectText(refused, 200);
+    expect(refused.text).toContain('falling through');
+    expect(refused.text).not.toContain(elsewhereLun.creds!.chap_secret);
+    const served = await boot(`/api/v1/boot/${pinnedHere.mac_address}.ipxe`);
+    expect(served.text).toContain(`set password ${hereLun.creds!.chap_secret}`);
+
+    const unbound = await startApiHarness({ BOOT_BIND_NODE_ADDRESS: 'false' }, { mintKeys: false });
+    try {
+      expect((await request(unbound.app).get(`/api/v1/boot/${pinnedElsewhere.mac_address}.ipxe`)).text).toContain(`set password ${elsewhereLun.creds!.chap_secret}`);
+    } finally {
+      await unbound.close();
+    }
+    expect((await h.as('operator').post('/api/v1/nodes', { mac_address: randomMac(), ip_address: 'node-7' })).body.fields).toEqual([{ field: 'ip_address', message: 'must be an IPv4 or IPv6 address' }]);
+  });
+
+  it('answers 400 text for an invalid or missing MAC', async () => {
     for (const path of ['/api/v1/boot/ipxe?mac=zz:zz', '/api/v1/boot/ipxe', '/api/v1/boot/ipxe?mac=a&mac=b', '/api/v1/boot/not-a-mac.ipxe', `/api/v1/boot/ipxe?mac=${encodeURIComponent('${password}')}`]) {
       const res = await boot(path);
       expectText(res, 400);
       expect(res.text).toMatch(/echo bootlun: mac must be a MAC address/);
       expect(res.text).not.toContain('${');
     }
+  });
+
+  it('answers a path that is not valid percent-encoding with 400 text, not a 500', async () => {
+    const res = await boot('/api/v1/boot/%E0%A4%A.ipxe');
+    expectText(res, 400);
+    expect(res.text).toBe('#!ipxe\necho bootlun: the request path is not valid percent-encoding\nexit 1\n');
   });
 
   it('keeps unknown paths under /boot in text (404, never the JSON API\'s 401) and the rest of the API authenticated', async () => {
@@ -119,8 +157,8 @@ describe('GET /api/v1/boot (no API key)', () => {
 });
 
 describe('source networks and rate limit', () => {
-  it('answers 403 text to sources outside BOOT_ALLOWED_NETWORKS', async () => {
-    const limited = await startApiHarness({ BOOT_ALLOWED_NETWORKS: '10.0.0.0/8, fd00::/8' }, { mintKeys: false });
+  it('answers 403 text to sources outside BOOT_ALLOWED_NETWORKS (behind a trusted proxy)', async () => {
+    const limited = await startApiHarness({ BOOT_ALLOWED_NETWORKS: '10.0.0.0/8, fd00::/8', TRUSTED_PROXIES: 'loopback' }, { mintKeys: false });
     try {
       const node = await newNode();
       const inside = await request(limited.app).get(`/api/v1/boot/${node.mac_address}.ipxe`).set('X-Forwarded-For', '10.9.8.7');
@@ -134,8 +172,35 @@ describe('source networks and rate limit', () => {
     }
   });
 
-  it('answers 429 text with Retry-After once a source exceeds BOOT_RATE_LIMIT_PER_MINUTE; other sources are unaffected', async () => {
+  it('believes X-Forwarded-For from no one unless TRUSTED_PROXIES names them: a local process cannot claim an allowed network', async () => {
+    const limited = await startApiHarness({ BOOT_ALLOWED_NETWORKS: '10.0.0.0/8' }, { mintKeys: false });
+    const elsewhere = await startApiHarness({ BOOT_ALLOWED_NETWORKS: '10.0.0.0/8', TRUSTED_PROXIES: '192.0.2.1' }, { mintKeys: false });
+    try {
+      const node = await newNode();
+      expectText(await request(limited.app).get(`/api/v1/boot/${node.mac_address}.ipxe`).set('X-Forwarded-For', '10.9.8.7'), 403);
+      // A trusted proxy list that does not include this peer changes nothing either.
+      expectText(await request(elsewhere.app).get(`/api/v1/boot/${node.mac_address}.ipxe`).set('X-Forwarded-For', '10.9.8.7'), 403);
+    } finally {
+      await limited.close();
+      await elsewhere.close();
+    }
+  });
+
+  it('rate limits by the socket address when no proxy is trusted: a forged X-Forwarded-For does not buy a fresh bucket', async () => {
     const limited = await startApiHarness({ BOOT_RATE_LIMIT_PER_MINUTE: '2' }, { mintKeys: false });
+    try {
+      const node = await newNode();
+      const from = (ip: string) => request(limited.app).get(`/api/v1/boot/ipxe?mac=${node.mac_address}`).set('X-Forwarded-For', ip);
+      expect((await from('192.0.2.60')).status).toBe(200);
+      expect((await from('192.0.2.61')).status).toBe(200);
+      expectText(await from('192.0.2.62'), 429);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('answers 429 text with Retry-After once a source exceeds BOOT_RATE_LIMIT_PER_MINUTE; other sources are unaffected', async () => {
+    const limited = await startApiHarness({ BOOT_RATE_LIMIT_PER_MINUTE: '2', TRUSTED_PROXIES: 'loopback' }, { mintKeys: false });
     try {
       const node = await newNode();
       const from = (ip: string) => request(limited.app).get(`/api/v1/boot/ipxe?mac=${node.mac_address}`).set('X-Forwarded-For', ip);

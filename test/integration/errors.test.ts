@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { startApiHarness, type ApiHarness } from '../support/api-harness';
+import { backendBody, startApiHarness, type ApiHarness } from '../support/api-harness';
 
 let h: ApiHarness;
 beforeAll(async () => (h = await startApiHarness()));
@@ -23,10 +23,10 @@ describe('bad input and unknown things never yield a 500', () => {
     expect(res.status).toBe(400);
   });
 
-  it('malformed and unknown ids → 400 and 404', async () => {
+  it('malformed and unknown ids → 404 (a segment that cannot be an id names nothing)', async () => {
     const bad = await h.as('viewer').get('/api/v1/storage/luns/123');
-    expect(bad.status).toBe(400);
-    expect(bad.body.fields[0].field).toBe('path');
+    expect(bad.status).toBe(404);
+    expect(bad.body).toEqual({ success: false, error: 'not_found', detail: 'LUN 123 does not exist' });
     const unknown = await h.as('viewer').get('/api/v1/storage/luns/00000000-0000-4000-8000-000000000000');
     expect(unknown.status).toBe(404);
     expect(unknown.body.detail).toMatch(/does not exist/);
@@ -54,7 +54,7 @@ describe('bad input and unknown things never yield a 500', () => {
   it('accepts changes while the queue is down and says so; the operation stays in the outbox', async () => {
     const off = await startApiHarness({ QUEUE_BACKEND: 'redis', REDIS_URL: 'redis://127.0.0.1:1' });
     try {
-      const backend = (await off.as('admin').post('/api/v1/storage/backends', { name: `q-down-${Date.now()}`, config: { driver: 'tgt', portal_ip: '127.0.0.1', iqn_prefix: 'iqn.2026-11.io.bootlun.test', backingstore_type: 'file', backingstore_path: '/tmp/x' } })).body.data;
+      const backend = (await off.as('admin').post('/api/v1/storage/backends', backendBody({ name: `q-down-${Date.now()}` }))).body.data;
       const res = await off.as('operator').post('/api/v1/storage/luns', { name: `qd${Date.now()}`, size_gb: 1, backend_id: backend.id });
       expect(res.status).toBe(202);
       expect(res.body.message).toMatch(/queue is unreachable/);

@@ -2,7 +2,7 @@ import { queueNameFor } from '@bootlun/jobs';
 import { backendBody, startApiHarness, unique, type ApiHarness } from '../support/api-harness';
 
 let h: ApiHarness;
-let backend: { id: string; name: string };
+let backend: { id: string; name: string; config: { iqn_prefix: string } };
 beforeAll(async () => {
   h = await startApiHarness();
   backend = (await h.as('admin').post('/api/v1/storage/backends', backendBody())).body.data;
@@ -28,7 +28,7 @@ describe('LUN create', () => {
     expect(res.body).toMatchObject({
       success: true,
       message: 'LUN creation queued',
-      data: { name, status: 'creating', size_gb: 2, backend_id: backend.id, target_id: backend.id, backend_name: backend.name, target_name: backend.name, iqn: `iqn.2026-11.io.bootlun.test:${name}`, lun_number: null, purpose: 'boot_from_san' },
+      data: { name, status: 'creating', size_gb: 2, backend_id: backend.id, target_id: backend.id, backend_name: backend.name, target_name: backend.name, iqn: `${backend.config.iqn_prefix}:${name}`, lun_number: null, purpose: 'boot_from_san' },
     });
     const opId = res.body.data.operation_id;
     const op = await h.as('viewer').get(`/api/v1/operations/${opId}`);
@@ -165,7 +165,7 @@ describe('LUN update (PureBoot re-sends the whole form)', () => {
     const name = lunName();
     const res = await h.as('operator').patch(`/api/v1/storage/luns/${lun.id}`, { name, size_gb: 5, chap_enabled: true, target_id: backend.id, purpose: 'boot_from_san' });
     expect(res.status).toBe(202);
-    expect(res.body.data).toMatchObject({ name, size_gb: 5, chap_enabled: true, iqn: `iqn.2026-11.io.bootlun.test:${name}` });
+    expect(res.body.data).toMatchObject({ name, size_gb: 5, chap_enabled: true, iqn: `${backend.config.iqn_prefix}:${name}` });
     const op = await h.services.repos.operations.get(res.body.data.operation_id);
     expect(op).toMatchObject({ kind: 'update', params: { staleIqns: [lun.iqn] } });
   });

@@ -28,7 +28,7 @@ export interface ApiHarness {
 export const unique = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
 
 /** The real API app on the run's database and queue store (Redis unless QUEUE_BACKEND=postgres). */
-/** One sealing key per test process, handed to the worker processes it starts. */
+/** The run's sealing key (global-setup), handed to the worker processes it starts; a fallback for files run on their own. */
 process.env.CHAP_SEALING_KEY ??= randomBytes(32).toString('base64');
 /** The machine's Redis unless a run chooses otherwise; QUEUE_BACKEND=postgres switches every process to BullMQ's PostgreSQL backend. */
 process.env.REDIS_URL ??= 'redis://127.0.0.1:6379';
@@ -46,7 +46,7 @@ export async function startApiHarness(envOverrides: Record<string, string> = {},
     retry: services.retry,
     settings: { nodeIqnPrefix: env.NODE_IQN_PREFIX, backendOfflineAfterMs: env.BACKEND_OFFLINE_AFTER_MS },
   };
-  const app = buildApp({ core, logger, queues: services.queues, publicRoutes: [['/', healthRoutes(services, env.DATABASE_URL)], ['/api/v1/boot', bootRoutes(core, { allowedNetworks: env.BOOT_ALLOWED_NETWORKS, ratePerMinute: env.BOOT_RATE_LIMIT_PER_MINUTE })]] });
+  const app = buildApp({ core, logger, queues: services.queues, trustedProxies: env.TRUSTED_PROXIES, publicRoutes: [['/', healthRoutes(services, env.DATABASE_URL)], ['/api/v1/boot', bootRoutes(core, { allowedNetworks: env.BOOT_ALLOWED_NETWORKS, ratePerMinute: env.BOOT_RATE_LIMIT_PER_MINUTE, bindNodeAddress: env.BOOT_BIND_NODE_ADDRESS })]] });
   const mint = async (role: 'admin' | 'operator' | 'viewer') => (await createApiKey(services.repos.apiKeys, { name: unique(role), role })).token;
   const keys = options.mintKeys === false ? { admin: '', operator: '', viewer: '' } : { admin: await mint('admin'), operator: await mint('operator'), viewer: await mint('viewer') };
   const as = (role: keyof typeof keys) => {
@@ -68,16 +68,18 @@ export async function startApiHarness(envOverrides: Record<string, string> = {},
   return { app, services, core, keys, as, close };
 }
 
+/** A valid backend; its IQN prefix and directory are its own, since backends may not overlap. */
 export function backendBody(overrides: Record<string, unknown> = {}, config: Record<string, unknown> = {}) {
+  const own = unique('b').replace('-', '');
   return {
     name: unique('store'),
     config: {
       driver: 'tgt',
       portal_ip: '127.0.0.1',
       portal_port: 3260,
-      iqn_prefix: 'iqn.2026-11.io.bootlun.test',
+      iqn_prefix: `iqn.2026-11.io.bootlun.${own}`,
       backingstore_type: 'file',
-      backingstore_path: '/var/lib/bootlun',
+      backingstore_path: `/var/lib/bootlun/${own}`,
       ...config,
     },
     ...overrides,

@@ -23,4 +23,7 @@ export default async function globalSetup(): Promise<void> {
   // Jest starts its workers after globalSetup; they inherit this environment.
   process.env.DATABASE_URL = db.url;
   process.env.BULLMQ_PREFIX = `bootlun-test-${suffix}`;
+  // One sealing key for every test file of the run: they share the database, and a process
+  // started in production checks that every sealed secret in it opens.
+  process.env.CHAP_SEALING_KEY ??= randomBytes(32).toString('base64');
 }

@@ -23,6 +23,7 @@ export async function startStack(options: { workerEnv?: Record<string, string>; 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bootlun-stack-'));
   const backingDir = options.backingDir ?? path.join(dir, 'luns');
   if (!options.backingDir) mkdirSync(backingDir);
+  mkdirSync(path.join(dir, 'tgt-conf'));
   const tgtd = await startTgtd();
   const h = await startApiHarness(options.apiEnv, { sweepIntervalMs: options.sweepIntervalMs });
   const backend = (

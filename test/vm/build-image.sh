@@ -12,7 +12,18 @@ set -euo pipefail
 OUT=${1:?usage: build-image.sh OUT_DIR}
 HERE=$(cd "$(dirname "$0")" && pwd)
 SUITE=bookworm
-MIRROR=${BOOTLUN_VM_MIRROR:-http://deb.debian.org/debian}
+# The Debian mirror this host's apt already uses for $SUITE main (sources.list or deb822
+# .sources alike, as apt itself reads them), so the build names no host of its own and
+# goes where this machine is allowed to go. BOOTLUN_VM_MIRROR overrides it. The suite is
+# matched as written in the sources or, once apt-get update has run, by its codename
+# (sources that say "oldstable"); --no-release-info lists sources never updated.
+host_mirror() {
+  local format='$(TARGET_OF) $(IDENTIFIER) $(COMPONENT) $(RELEASE) $(CODENAME) $(REPO_URI)' targets
+  targets=$({ apt-get indextargets --format "$format"; apt-get indextargets --no-release-info --format "$format"; } 2>/dev/null || true)
+  awk -v suite="$SUITE" '$1 == "deb" && $2 == "Packages" && $3 == "main" && ($4 == suite || $5 == suite) { print $6; exit }' <<<"$targets"
+}
+MIRROR=${BOOTLUN_VM_MIRROR:-$(host_mirror)}
+[ -n "$MIRROR" ] || { echo "no apt source for Debian $SUITE main on this host: add one (and apt-get update), or set BOOTLUN_VM_MIRROR" >&2; exit 1; }
 KERNEL_META=linux-image-amd64
 # Packages of the guest: LIO tooling, LVM, a system D-Bus (targetcli-fb needs one), ip,
 # mkfs; kmod only to compute module dependencies at build time.

@@ -23,7 +23,9 @@ let h: ApiHarness;
 let dir: string;
 const workers: WorkerProcess[] = [];
 const timings: Array<[string, number]> = [];
-const prefixes = { file: `iqn.2026-11.io.bootlun.${unique('vf').replace('-', '')}`, block: `iqn.2026-11.io.bootlun.${unique('vb').replace('-', '')}` };
+// The block backend's prefix extends the fileio one's, as an install from before the overlap check may have it.
+const filePrefix = `iqn.2026-11.io.bootlun.${unique('vf').replace('-', '')}`;
+const prefixes = { file: filePrefix, block: `${filePrefix}:b2` };
 let fileBackend: { id: string; name: string };
 let blockBackend: { id: string; name: string };
 
@@ -82,25 +84,23 @@ beforeAll(async () => {
   console.log(`storage VM: image ${image.buildMs === null ? 'reused from cache' : `built in ${image.buildMs} ms`}, booted in ${vm.bootMs[0]} ms, portal 127.0.0.1:${vm.portalPort}`);
 
   h = await startApiHarness();
-  const create = async (type: 'file' | 'block') =>
-    (
-      await h.as('admin').post(
-        '/api/v1/storage/backends',
-        backendBody(
-          { name: unique(`lio-${type}`) },
-          {
-            driver: 'lio',
-            portal_ip: GUEST_IP,
-            portal_port: 3260,
-            iqn_prefix: prefixes[type],
-            backingstore_type: type,
-            backingstore_path: type === 'file' ? GUEST_FILEIO_DIR : GUEST_VG,
-          },
-        ),
-      )
-    ).body.data;
-  fileBackend = await create('file');
-  blockBackend = await create('block');
+  const body = (type: 'file' | 'block') =>
+    backendBody(
+      { name: unique(`lio-${type}`) },
+      {
+        driver: 'lio',
+        portal_ip: GUEST_IP,
+        portal_port: 3260,
+        iqn_prefix: prefixes[type],
+        backingstore_type: type,
+        backingstore_path: type === 'file' ? GUEST_FILEIO_DIR : GUEST_VG,
+      },
+    );
+  fileBackend = (await h.as('admin').post('/api/v1/storage/backends', body('file'))).body.data;
+  // The API refuses the overlapping prefix now; the row goes in the way an older version let it.
+  const legacy = body('block');
+  expect((await h.as('admin').post('/api/v1/storage/backends', legacy)).status).toBe(409);
+  blockBackend = await h.services.prisma.storageBackend.create({ data: { name: legacy.name, type: 'iscsi', config: legacy.config } });
   for (const backend of [fileBackend, blockBackend]) {
     workers.push(
       await startWorker({
@@ -166,6 +166,28 @@ describe('LIO and LVM on a real storage host (VM)', () => {
     expect((await vm.check(['lvs', '--noheadings', '-o', 'lv_name,lv_size', '--units', 'b', '--nosuffix', GUEST_VG])).trim()).toMatch(new RegExp(`^bootlun-${blockLun.id}\\s+${GiB}$`));
   });
 
+  it("each backend reports its host's real capacity: the volume group's size for the LV-backed one, the fileio directory's filesystem for the other", async () => {
+    const stats = async (b: { id: string }) => (await h.as('viewer').get(`/api/v1/storage/backends/${b.id}`)).body.data.stats;
+    // The truth, read in the guest: StorageVm's 8 GiB PV as VG "bootlun" (less LVM's metadata), and the 512 MiB ext4 state disk.
+    const [vgSize, vgFree] = (await vm.check(['vgs', '--noheadings', '--units', 'b', '--nosuffix', '-o', 'vg_size,vg_free', GUEST_VG])).trim().split(/\s+/).map(Number) as [number, number];
+    const fsSize = Number((await vm.check(['df', '-B1', '--output=size', '--', GUEST_FILEIO_DIR])).trim().split('\n').at(-1)!.trim());
+    expect(vgSize).toBeGreaterThan(7.9 * GiB);
+    expect(vgSize).toBeLessThanOrEqual(8 * GiB);
+    expect(vgSize - vgFree).toBe(GiB); // the block LUN's LV
+    // Workers measure with their first beat and then every 30 s: wait for one taken since the LV exists.
+    const block = await timed('capacity report with the new LV', () =>
+      waitFor('block backend to report the VG with its LV', async () => {
+        const s = await stats(blockBackend);
+        return s.free_bytes === vgFree ? s : undefined;
+      }, 120_000, 1_000),
+    );
+    expect(block).toMatchObject({ source: 'volume_group', total_bytes: vgSize, used_bytes: GiB, free_bytes: vgFree, file_count: 1, lun_count: 1, provisioned_bytes: GiB, template_count: 0 });
+    expect(block.reported_at).not.toBeNull();
+    const file = await stats(fileBackend);
+    expect(file).toMatchObject({ source: 'filesystem', total_bytes: fsSize, file_count: 1, lun_count: 1, provisioned_bytes: GiB, template_count: 0 });
+    expect(file.used_bytes + file.free_bytes).toBeLessThanOrEqual(fsSize);
+  });
+
   it('nobody gets in before assignment', async () => {
     const creds = await credentials(fileLun.id);
     expect((await login(fileLun.iqn, nodeA.initiator_iqn, { username: creds.chap_username, secret: creds.chap_secret })).ok).toBe(false);
@@ -227,6 +249,27 @@ describe('LIO and LVM on a real storage host (VM)', () => {
     expect((await login(fileLun.iqn, nodeB.initiator_iqn, { username: creds.chap_username, secret: creds.chap_secret })).ok).toBe(false);
     expect(await login(blockLun.iqn, nodeB.initiator_iqn)).toMatchObject({ ok: true, sizeBytes: GiB });
     expect((await login(blockLun.iqn, nodeA.initiator_iqn)).ok).toBe(false);
+  });
+
+  it("reconciling either backend leaves the other's target, backstore and LV alone", async () => {
+    const before = await guestLio();
+    const reconcile = async (backend: { id: string }, what: string) => {
+      const res = await h.as('operator').post(`/api/v1/storage/backends/${backend.id}/reconcile`);
+      expect(res.status).toBe(202);
+      return timed(what, () => waitForOperation(h, res.body.data.id, ['succeeded', 'failed'], OP_TIMEOUT));
+    };
+    const fileReport = await reconcile(fileBackend, 'reconcile fileio backend');
+    const blockReport = await reconcile(blockBackend, 'reconcile block backend');
+    expect([fileReport.status, blockReport.status]).toEqual(['succeeded', 'succeeded']);
+    // The fileio backend's namespace covers the block backend's target: it sees it and keeps off.
+    expect(fileReport.result.stray_targets).toEqual([{ object: blockLun.iqn, action: 'left alone', reason: 'a LUN of another backend uses it' }]);
+    for (const report of [fileReport, blockReport]) expect(report.result).toMatchObject({ repaired: [], lost_backings: [], failed: [] });
+    const after = await guestLio();
+    expect(after.targets.sort()).toEqual(before.targets.sort());
+    expect(after.storageObjects.sort()).toEqual(before.storageObjects.sort());
+    expect(after.acls.sort()).toEqual(before.acls.sort());
+    expect((await vm.check(['lvs', '--noheadings', '-o', 'lv_name', GUEST_VG])).trim()).toBe(`bootlun-${blockLun.id}`);
+    expect(await login(blockLun.iqn, nodeB.initiator_iqn)).toMatchObject({ ok: true, sizeBytes: GiB });
   });
 
   it('unassigns and deletes both: no target, backstore, ACL, file or LV is left', async () => {

@@ -98,6 +98,7 @@ export class StorageVm {
   private nextId = 1;
   private readonly routes = new Map<number, { client: Socket; id: unknown }>();
   private client: VmAgentClient;
+  private extraDisks: Array<{ id: string; file: string }> = [];
   /** Boot times (qemu start → agent answers), one per boot. */
   readonly bootMs: number[] = [];
 
@@ -119,12 +120,22 @@ export class StorageVm {
   }
 
   /** Creates the VM's disks in `dir`, boots it and waits for the agent. */
-  static async start(image: VmImage, dir: string, options: { pvSize?: string; bootTimeoutMs?: number } = {}): Promise<StorageVm> {
+  static async start(
+    image: VmImage,
+    dir: string,
+    options: {
+      pvSize?: string;
+      bootTimeoutMs?: number;
+      /** Extra read-only disks (raw images) the guest can mount, found there by their serial `bootlun-<id>`. */
+      extraDisks?: Array<{ id: string; file: string }>;
+    } = {},
+  ): Promise<StorageVm> {
     mkdirSync(dir, { recursive: true });
     await run('truncate', ['-s', options.pvSize ?? '8G', path.join(dir, 'pv.img')]);
     await run('truncate', ['-s', '512M', path.join(dir, 'state.img')]);
     await run('mke2fs', ['-q', '-F', '-t', 'ext4', '-L', 'bootlun-state', path.join(dir, 'state.img')]);
     const vm = new StorageVm(image, dir, await freePort());
+    vm.extraDisks = options.extraDisks ?? [];
     await vm.startProxy();
     await vm.boot(options.bootTimeoutMs ?? 180_000);
     return vm;
@@ -196,6 +207,7 @@ export class StorageVm {
       ...disk('root', image.rootfs, ',snapshot=on'),
       ...disk('pv', path.join(dir, 'pv.img'), ''),
       ...disk('state', path.join(dir, 'state.img'), ''),
+      ...this.extraDisks.flatMap((d) => disk(d.id, d.file, ',readonly=on')),
       // restrict=on: the guest reaches nothing; only the host's loopback port reaches the portal.
       '-netdev', `user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:${portalPort}-:3260`,
       '-device', 'virtio-net-pci,netdev=n0',

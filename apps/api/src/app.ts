@@ -21,6 +21,11 @@ export interface AppDependencies {
   version?: string;
   /** Routes mounted before authentication (health, boot scripts, docs). */
   publicRoutes?: Array<[path: string, router: Router | RequestHandler]>;
+  /**
+   * TRUSTED_PROXIES: the only peers whose X-Forwarded-For is believed. Empty (the default):
+   * the client address is the socket's, so no local process can pose as another source.
+   */
+  trustedProxies?: string[];
 }
 
 export const BULL_BOARD_PATH = '/admin/queues';
@@ -29,7 +34,7 @@ export const BULL_BOARD_PATH = '/admin/queues';
 export function buildApp(deps: AppDependencies): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback');
+  app.set('trust proxy', deps.trustedProxies?.length ? deps.trustedProxies : false);
   app.set('query parser', 'simple');
   const metrics = createApiMetrics(deps.core.repos, deps.queues);
   app.use(requestContext(deps.logger, metrics.observe));

@@ -1,16 +1,17 @@
-import { loadConfigOrExit } from '@bootlun/config';
+import { assertApiConfig, loadConfigOrExit } from '@bootlun/config';
 import type { CoreDeps } from '@bootlun/core';
 import { BullOperationDispatcher, OutboxSweeper } from '@bootlun/jobs';
-import { createLogger, createServices } from '@bootlun/runtime';
+import { createLogger, createServices, prepareSealedSecrets } from '@bootlun/runtime';
 import { buildApp } from './app';
 import { withCrashAfterCommit } from './faults';
 import { bootRoutes } from './routes/boot.routes';
 import { healthRoutes } from './routes/health.routes';
 
 async function main(): Promise<void> {
-  const env = loadConfigOrExit();
+  const env = loadConfigOrExit(process.env, assertApiConfig);
   const logger = createLogger(env, 'api');
   const services = createServices(env, logger, { failFastQueue: true });
+  await prepareSealedSecrets(services, env, logger);
   const dispatcher = new BullOperationDispatcher(services.queues, services.repos.operations, services.retry, logger);
   const core: CoreDeps = {
     repos: services.repos,
@@ -20,7 +21,7 @@ async function main(): Promise<void> {
     retry: services.retry,
     settings: { nodeIqnPrefix: env.NODE_IQN_PREFIX, backendOfflineAfterMs: env.BACKEND_OFFLINE_AFTER_MS },
   };
-  const app = buildApp({ core, logger, queues: services.queues, publicRoutes: [['/', healthRoutes(services, env.DATABASE_URL)], ['/api/v1/boot', bootRoutes(core, { allowedNetworks: env.BOOT_ALLOWED_NETWORKS, ratePerMinute: env.BOOT_RATE_LIMIT_PER_MINUTE })]] });
+  const app = buildApp({ core, logger, queues: services.queues, trustedProxies: env.TRUSTED_PROXIES, publicRoutes: [['/', healthRoutes(services, env.DATABASE_URL)], ['/api/v1/boot', bootRoutes(core, { allowedNetworks: env.BOOT_ALLOWED_NETWORKS, ratePerMinute: env.BOOT_RATE_LIMIT_PER_MINUTE, bindNodeAddress: env.BOOT_BIND_NODE_ADDRESS })]] });
   const sweeper = new OutboxSweeper(services.repos.operations, dispatcher, logger, { intervalMs: env.OUTBOX_SWEEP_INTERVAL_MS, graceMs: env.OUTBOX_SWEEP_INTERVAL_MS });
   sweeper.start();
 

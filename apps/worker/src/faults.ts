@@ -33,5 +33,6 @@ export function withFaults(driver: TargetDriver, env: NodeJS.ProcessEnv): Target
     listTargets: (prefix) => driver.listTargets(prefix),
     listBackings: () => driver.listBackings(),
     persist: () => driver.persist(),
+    capacity: () => driver.capacity(),
   };
 }

@@ -2,7 +2,7 @@ import { loadConfigOrExit } from '@bootlun/config';
 import type { WorkerDeps } from '@bootlun/core';
 import { parseCommandTransport, SpawnRunner, VmAgentRunner, type CommandRunner } from '@bootlun/exec';
 import { BACKOFF_TYPE, JOB_NAMES, queueNameFor, reconcileSchedulerId } from '@bootlun/jobs';
-import { createLogger, createServices } from '@bootlun/runtime';
+import { createLogger, createServices, prepareSealedSecrets } from '@bootlun/runtime';
 import { backingFor, createTargetDriver } from '@bootlun/targets';
 import { withFaults } from './faults';
 import { Heartbeat } from './heartbeat';
@@ -18,6 +18,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const services = createServices(env, logger, { failFastQueue: false });
+  await prepareSealedSecrets(services, env, logger);
   const backend = await services.repos.backends.findByRef(env.STORAGE_BACKEND);
   if (!backend) {
     process.stderr.write(`invalid configuration: STORAGE_BACKEND ${env.STORAGE_BACKEND} is not a known storage backend\n`);
@@ -32,7 +33,7 @@ async function main(): Promise<void> {
     ? new SpawnRunner({ prefix: env.COMMAND_PREFIX?.split(' ').filter(Boolean), logger: log })
     : new VmAgentRunner(transport.socketPath, { logger: log });
   const driver = withFaults(
-    createTargetDriver(backend.config, runner, { tgtConfigDir: env.TGT_CONFIG_DIR, localFiles: local && !env.COMMAND_PREFIX, warn: (message) => log.warn(message) }),
+    createTargetDriver(backend.config, runner, { backendName: backend.name, tgtConfigDir: env.TGT_CONFIG_DIR, localFiles: local && !env.COMMAND_PREFIX, warn: (message) => log.warn(message) }),
     process.env,
   );
   const persist = new PersistCoalescer(() => driver.persist(), (err) => log.error({ err: err.message }, 'saving the target configuration failed'));
@@ -70,7 +71,7 @@ async function main(): Promise<void> {
   // Queued, not called, so it waits its turn behind any job in flight (one mutation at a time).
   await queue.add('backend.reconcile', { operationId: null, lunId: null }, { removeOnComplete: true, removeOnFail: 100 });
 
-  const heartbeat = new Heartbeat(services.repos.backends, backend.id, env.HEARTBEAT_INTERVAL_MS, log);
+  const heartbeat = new Heartbeat(services.repos.backends, backend.id, env.HEARTBEAT_INTERVAL_MS, log, { readCapacity: () => driver.capacity() });
   heartbeat.start();
   log.info({ queue: queueName, driver: backend.config.driver, store: services.queues.connection.kind }, 'worker started');
 

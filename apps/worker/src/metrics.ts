@@ -22,7 +22,7 @@ export function createWorkerMetrics(backend: string) {
       jobs.inc({ kind, outcome });
       durations.observe({ kind, outcome }, seconds);
     },
-    observeDrift(type: 'repaired' | 'stray_target' | 'orphan_backing', n: number) {
+    observeDrift(type: 'repaired' | 'lost_backing' | 'stray_target' | 'orphan_backing', n: number) {
       if (n > 0) drift.inc({ type }, n);
     },
     serve(port: number, host = '127.0.0.1'): Promise<http.Server> {

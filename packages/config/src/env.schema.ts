@@ -1,7 +1,27 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const ms = z.coerce.number().int().min(1);
+
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+/** An address, a CIDR, or one of Express's `trust proxy` names. */
+function isProxyEntry(entry: string): boolean {
+  if (PROXY_NAMES.has(entry)) return true;
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32));
+}
+const proxyList = z.string().transform((value, ctx) => {
+  const entries = value.split(',').map((e) => e.trim()).filter(Boolean);
+  const bad = entries.find((e) => !isProxyEntry(e));
+  if (bad !== undefined) {
+    ctx.addIssue({ code: 'custom', message: `"${bad}" is not an address, a CIDR or one of loopback, linklocal, uniquelocal` });
+    return z.NEVER;
+  }
+  return entries;
+});
 
 /** Every setting the processes read, with defaults for a developer machine. */
 export const envSchema = z.object({
@@ -44,9 +64,21 @@ export const envSchema = z.object({
   /** Outbox sweeper: enqueue operations that have waited this long without a job. */
   OUTBOX_SWEEP_INTERVAL_MS: ms.default(5_000),
   RECONCILE_INTERVAL_MS: ms.default(300_000),
-  /** Boot endpoint: comma-separated CIDRs allowed to fetch boot scripts (empty: any). */
-  BOOT_ALLOWED_NETWORKS: z.string().default(''),
+  /**
+   * Boot endpoint: comma-separated CIDRs allowed to fetch boot scripts, or "any". Unset
+   * (or blank) means any outside production; the API refuses to start in production
+   * without it, so an open boot endpoint is always a written-down choice.
+   */
+  BOOT_ALLOWED_NETWORKS: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.string().trim().optional()),
   BOOT_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(120),
+  /** A node with a known ip_address gets its boot script only from that address; "false" turns the check off (e.g. behind DHCP with changing leases). */
+  BOOT_BIND_NODE_ADDRESS: z.enum(['true', 'false'], { error: 'must be true or false' }).default('true').transform((v) => v === 'true'),
+  /**
+   * API: the reverse proxies whose X-Forwarded-For is believed (Express's `trust proxy`).
+   * Unset: none, so the client address is the socket's and no local process can claim
+   * another one past the boot allow-list, the rate limit or into audit events.
+   */
+  TRUSTED_PROXIES: proxyList.default([]),
   /** Test-only fault point; inert unless NODE_ENV=test. */
   FAULT_CRASH_AFTER_COMMIT: bool.default(false),
 });

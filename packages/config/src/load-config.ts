@@ -13,10 +13,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Env {
   throw new ConfigError(`invalid configuration: ${name} ${issue.message}`);
 }
 
-/** For a process entry point: print the one-line reason and exit 1. */
-export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Env {
+/**
+ * For a process entry point: print the one-line reason and exit 1. `check` adds what
+ * only that process requires, reported the same way.
+ */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env, check?: (env: Env) => void): Env {
   try {
-    return loadConfig(env);
+    const config = loadConfig(env);
+    check?.(config);
+    return config;
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);

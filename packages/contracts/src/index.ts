@@ -1,5 +1,6 @@
 export * from './common.schema';
 export * from './backend.schema';
+export * from './backing-location';
 export * from './node.schema';
 export * from './lun.schema';
 export * from './operation.schema';

@@ -35,7 +35,8 @@ export const createLunBody = z
     size_gb: sizeGbSchema,
     ...backendRef,
     purpose: purposeSchema.default('boot_from_san'),
-    chap_enabled: z.boolean().default(false),
+    /** Absent: the backend's default (its config.chap_enabled, off unless set). */
+    chap_enabled: z.boolean().optional(),
     mutual_chap_enabled: z.boolean().default(false),
   })
   .superRefine((body, ctx) => {
@@ -45,7 +46,7 @@ export const createLunBody = z
     if (body.backend_id && body.target_id && body.backend_id !== body.target_id) {
       ctx.addIssue({ code: 'custom', path: ['target_id'], message: 'must equal backend_id when both are given' });
     }
-    if (body.mutual_chap_enabled && !body.chap_enabled) {
+    if (body.mutual_chap_enabled && body.chap_enabled === false) {
       ctx.addIssue({ code: 'custom', path: ['mutual_chap_enabled'], message: 'requires chap_enabled' });
     }
   })

@@ -24,10 +24,14 @@ const hostname = z
   .max(253)
   .regex(/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/, { error: 'must be a valid hostname' });
 
+/** The address the node boots from; its boot script is then served to that address only. */
+const ipAddress = z.union([z.ipv4(), z.ipv6()], { error: 'must be an IPv4 or IPv6 address' });
+
 export const createNodeBody = z.strictObject({
   mac_address: macSchema,
   hostname: hostname.nullish(),
   initiator_iqn: iqnSchema.nullish(),
+  ip_address: ipAddress.nullish(),
 });
 export type CreateNodeBody = z.infer<typeof createNodeBody>;
 
@@ -35,6 +39,7 @@ export const updateNodeBody = z.strictObject({
   mac_address: macSchema.optional(),
   hostname: hostname.nullish(),
   initiator_iqn: iqnSchema.nullish(),
+  ip_address: ipAddress.nullish(),
 });
 export type UpdateNodeBody = z.infer<typeof updateNodeBody>;
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { API_KEY_ROLES } from './api-key.schema';
-import { backendConfigSchema } from './backend.schema';
+import { backendConfigView } from './backend.schema';
 import { LUN_PURPOSES, LUN_STATUSES } from './lun.schema';
 import { OPERATION_KINDS, OPERATION_STATUSES } from './operation.schema';
 
@@ -42,12 +42,35 @@ export const lunCredentialsResponse = z.object({
   target_chap_secret: z.string().nullable(),
 });
 
+const byteCount = z.number().int().min(0);
+
+/**
+ * PureBoot's Storage page reads `used_bytes`, `total_bytes`, `file_count` and
+ * `template_count` of every backend; the rest is ours. Capacity comes from the backend's
+ * worker (measured on the host beside its heartbeat, about every 30 s); counts and provisioned
+ * bytes from the database. Always present: before the first report the measured numbers
+ * are null (used_bytes 0).
+ */
+export const backendStatsResponse = z.object({
+  total_bytes: byteCount.nullable().describe('size of the backing directory\'s filesystem, or of the volume group; null until the worker reports'),
+  used_bytes: byteCount.describe('in use on that filesystem (as df counts it) or volume group; 0 until the worker reports'),
+  free_bytes: byteCount.nullable().describe('still available for new LUNs (filesystem: as df shows it; volume group: vg_free); null until the worker reports'),
+  file_count: z.number().int().min(0).describe('LUNs on this backend (PureBoot\'s name; same as lun_count)'),
+  template_count: z.number().int().min(0).describe('always 0: this backend holds LUNs, not templates (PureBoot)'),
+  lun_count: z.number().int().min(0).describe('LUNs on this backend, whatever their status'),
+  provisioned_bytes: byteCount.describe('sum of the sizes of the LUNs on this backend'),
+  source: z.enum(['filesystem', 'volume_group']).nullable().describe('what total/used/free measure; null until the worker reports'),
+  reported_at: timestamp.nullable().describe('when the worker measured total/used/free'),
+});
+export type BackendStatsResponse = z.infer<typeof backendStatsResponse>;
+
 export const backendResponse = z.object({
   id: z.uuid(),
   name: z.string(),
   type: z.string(),
   status: z.enum(['online', 'offline', 'error']),
-  config: backendConfigSchema,
+  config: backendConfigView,
+  stats: backendStatsResponse,
   last_heartbeat_at: timestamp.nullable(),
   created_at: timestamp,
   updated_at: timestamp,
@@ -59,6 +82,8 @@ export const nodeResponse = z.object({
   mac_address: z.string(),
   hostname: z.string().nullable(),
   initiator_iqn: z.string(),
+  /** When set, the boot script is served to this source address only. */
+  ip_address: z.string().nullable(),
   created_at: timestamp,
   updated_at: timestamp,
 });
@@ -76,6 +101,8 @@ export const operationResponse = z.object({
   progress_percent: z.number().int(),
   progress_step: z.string().nullable(),
   error: z.string().nullable(),
+  /** What the operation found and did; a reconcile's report (repaired, lost_backings, stray_targets, orphan_backings). */
+  result: z.record(z.string(), z.unknown()).nullable(),
   job_id: z.string().nullable(),
   enqueued_at: timestamp.nullable(),
   next_attempt_at: timestamp.nullable(),

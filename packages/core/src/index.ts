@@ -12,6 +12,7 @@ export * from './use-cases/node.use-cases';
 export * from './use-cases/operation.use-cases';
 export * from './use-cases/api-key.use-cases';
 export * from './use-cases/boot-script.use-case';
+export * from './use-cases/sealed-secrets.use-cases';
 export * from './use-cases/worker/worker-deps';
 export * from './use-cases/worker/desired-target';
 export * from './use-cases/worker/run-operation.use-case';

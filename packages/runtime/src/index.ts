@@ -1,2 +1,3 @@
 export * from './logger';
 export * from './services';
+export * from './sealed-secrets';

@@ -1,6 +1,8 @@
 export * from './target-driver';
 export * from './backing';
 export { LioDriver, DEFAULT_SAVECONFIG_PATH, type LioDriverOptions } from './lio/lio.driver';
+export { LioConfigfsDriver, type LioConfigfsDriverOptions } from './lio-configfs/lio-configfs.driver';
+export { NodeConfigfs, CONFIGFS_TARGET_ROOT, type ConfigfsPort } from './lio-configfs/configfs.port';
 export { ensureVolume, listVolumes, removeVolume } from './lvm/lvm.volumes';
 export type { LogicalVolume } from './lvm/lvm.parse';
 export { TgtDriver, type TgtDriverOptions } from './tgt/tgt.driver';

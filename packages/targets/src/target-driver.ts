@@ -23,6 +23,12 @@ export interface DesiredTarget {
   /** Capacity in bytes (the backing store grows to this, never shrinks). */
   sizeBytes: number;
   backing: Backing;
+  /**
+   * Whether converge may create the backing store when it is missing. Only a LUN that
+   * never held data may get a new, empty one; anywhere else a missing store is lost data
+   * and converge fails instead of hiding the loss behind a fresh file.
+   */
+  createBacking: boolean;
   /** Initiator IQNs allowed in (the assigned node's); empty means nobody. */
   initiators: string[];
   /** Initiator→target CHAP ("incoming" on the target); null turns authentication off. */
@@ -40,6 +46,27 @@ export interface ObservedTarget {
   initiators: string[];
   chapUsername: string | null;
   mutualChapUsername: string | null;
+}
+
+/** A backing store found on the host, with its current size. */
+export interface BackingStore {
+  backing: Backing;
+  sizeBytes: number;
+}
+
+/**
+ * How much room the backend's backing store has: the filesystem holding its directory
+ * (file backends) or its LVM volume group (block backends), as the host reports it.
+ */
+export interface HostCapacity {
+  source: 'filesystem' | 'volume_group';
+  /** The directory or volume group that was measured. */
+  location: string;
+  totalBytes: number;
+  /** Filesystem: blocks in use, as `df` counts them; volume group: size minus free. */
+  usedBytes: number;
+  /** What new backing stores can still take (filesystem: available to unprivileged users, as `df` shows). */
+  freeBytes: number;
 }
 
 export interface StepContext {
@@ -61,10 +88,17 @@ export interface TargetDriver {
   removeBacking(backing: Backing, ctx: StepContext): Promise<void>;
   /** Live targets whose IQN starts with `iqnPrefix`. */
   listTargets(iqnPrefix: string): Promise<ObservedTarget[]>;
-  /** Backing stores in the backend's directory or volume group that follow our naming. */
-  listBackings(): Promise<Backing[]>;
+  /** Backing stores in the backend's directory or volume group that follow our naming, with their sizes. */
+  listBackings(): Promise<BackingStore[]>;
   /** Writes the running configuration so it survives a target-daemon restart. */
   persist(): Promise<void>;
+  /** Size and free space of the backing directory's filesystem or of the volume group; read-only. */
+  capacity(): Promise<HostCapacity>;
+}
+
+/** Thrown by converge when the backing store is gone and may not be recreated (see `createBacking`). */
+export function missingBackingError(where: string): PermanentTargetError {
+  return new PermanentTargetError(`backing store ${where} is missing; refusing to replace it with an empty one (restore it, or delete the LUN)`);
 }
 
 /** A target-side failure that no retry can fix (bad config, VG full, …). */

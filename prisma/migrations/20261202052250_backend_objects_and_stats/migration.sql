@@ -5,6 +5,12 @@ CREATE TYPE "BackendObjectKind" AS ENUM ('target', 'backing');
 ALTER TABLE "storage_backends" ADD COLUMN     "stats" JSONB,
 ADD COLUMN     "stats_reported_at" TIMESTAMP(3);
 
+-- AlterTable
+ALTER TABLE "nodes" ADD COLUMN     "ip_address" TEXT;
+
+-- AlterTable
+ALTER TABLE "operations" ADD COLUMN     "result" JSONB;
+
 -- CreateTable
 CREATE TABLE "backend_objects" (
     "backend_id" UUID NOT NULL,

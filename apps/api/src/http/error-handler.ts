@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DomainError, type ErrorCode } from '@bootlun/core';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { clientErrorOf } from './client-error';
 import { sendError } from './envelope';
 
 const STATUS: Record<ErrorCode, number> = {
@@ -34,6 +35,11 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   const bodyError = BODY_ERRORS[(err as { type?: string })?.type ?? ''];
   if (bodyError) {
     sendError(res, bodyError[0], bodyError[1], bodyError[2]);
+    return;
+  }
+  const clientError = clientErrorOf(err);
+  if (clientError) {
+    sendError(res, clientError.status, clientError.error, clientError.detail);
     return;
   }
   const errorId = randomUUID();

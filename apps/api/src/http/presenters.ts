@@ -1,5 +1,5 @@
-import type { BackendResponse, LunResponse, NodeResponse, OperationResponse } from '@bootlun/contracts';
-import type { ApiKey, Backend, BootNode, LunView, Operation } from '@bootlun/core';
+import { initiatorPortal, type BackendResponse, type BackendStatsResponse, type LunResponse, type NodeResponse, type OperationResponse } from '@bootlun/contracts';
+import type { ApiKey, Backend, BackendStats, BootNode, LunView, Operation } from '@bootlun/core';
 
 function iso(d: Date): string;
 function iso(d: Date | null): string | null;
@@ -35,13 +35,36 @@ export function presentLun(lun: LunView): LunResponse {
   };
 }
 
+/**
+ * Stats in PureBoot's shape (its Storage page reads used/total bytes and file/template
+ * counts of every backend and fails without them) plus ours. Before the worker's first
+ * report the measured numbers are null, used_bytes 0.
+ */
+export function presentBackendStats(s: BackendStats): BackendStatsResponse {
+  const c = s.capacity;
+  return {
+    total_bytes: c?.totalBytes ?? null,
+    used_bytes: c?.usedBytes ?? 0,
+    free_bytes: c?.freeBytes ?? null,
+    file_count: s.lunCount,
+    template_count: 0,
+    lun_count: s.lunCount,
+    provisioned_bytes: s.provisionedBytes,
+    source: c?.source ?? null,
+    reported_at: c ? iso(s.reportedAt) : null,
+  };
+}
+
+/** The stored config plus PureBoot's iSCSI fields: `target`/`port` (the portal initiators use) and `chap_enabled`. */
 export function presentBackend(b: Backend): BackendResponse {
+  const portal = initiatorPortal(b.config);
   return {
     id: b.id,
     name: b.name,
     type: b.type,
     status: b.status,
-    config: b.config,
+    config: { ...b.config, chap_enabled: b.config.chap_enabled ?? false, target: portal.ip, port: portal.port },
+    stats: presentBackendStats(b.stats),
     last_heartbeat_at: iso(b.lastHeartbeatAt),
     created_at: iso(b.createdAt),
     updated_at: iso(b.updatedAt),
@@ -54,6 +77,7 @@ export function presentNode(n: BootNode): NodeResponse {
     mac_address: n.macAddress,
     hostname: n.hostname,
     initiator_iqn: n.initiatorIqn,
+    ip_address: n.ipAddress,
     created_at: iso(n.createdAt),
     updated_at: iso(n.updatedAt),
   };
@@ -72,6 +96,7 @@ export function presentOperation(op: Operation): OperationResponse {
     progress_percent: op.progressPercent,
     progress_step: op.progressStep,
     error: op.error,
+    result: op.result,
     job_id: op.jobId,
     enqueued_at: iso(op.enqueuedAt),
     next_attempt_at: iso(op.nextAttemptAt),

@@ -1,10 +1,12 @@
 import { plainAddress, SourceNetworks } from './source-networks';
 
 describe('SourceNetworks', () => {
-  it('allows everything when empty', () => {
-    const any = new SourceNetworks(' ');
+  it('allows everything only when "any" is spelled out; an empty list is refused', () => {
+    const any = new SourceNetworks(' any ');
     expect(any.any).toBe(true);
     expect(any.allows('203.0.113.9')).toBe(true);
+    expect(() => new SourceNetworks(' ')).toThrow(/BOOT_ALLOWED_NETWORKS is empty/);
+    expect(() => new SourceNetworks('any, 10.0.0.0/8')).toThrow(/"any" stands alone/);
   });
 
   it('matches IPv4 and IPv6 networks and single addresses', () => {

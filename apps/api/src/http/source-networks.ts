@@ -8,7 +8,8 @@ export function plainAddress(address: string): string {
 
 /**
  * The networks allowed to reach an endpoint, from a comma-separated CIDR list
- * ("10.0.0.0/8, fd00::/8, 192.0.2.7"). An empty list allows every address.
+ * ("10.0.0.0/8, fd00::/8, 192.0.2.7"), or "any" for every address. An empty list is
+ * refused rather than read as "any": opening the endpoint has to be spelled out.
  * Throws naming the first entry that is not a CIDR.
  */
 export class SourceNetworks {
@@ -17,7 +18,10 @@ export class SourceNetworks {
 
   constructor(readonly spec: string) {
     const entries = spec.split(',').map((e) => e.trim()).filter(Boolean);
-    this.any = entries.length === 0;
+    if (entries.length === 0) throw new Error('BOOT_ALLOWED_NETWORKS is empty: list the allowed networks like 10.0.0.0/8, or write "any"');
+    this.any = entries.some((e) => e.toLowerCase() === 'any');
+    if (this.any && entries.length > 1) throw new Error('BOOT_ALLOWED_NETWORKS: "any" stands alone; it cannot be combined with networks');
+    if (this.any) return;
     for (const entry of entries) {
       const [address = '', prefixText, ...rest] = entry.split('/');
       const family = isIP(address);

@@ -1,4 +1,5 @@
-import { ValidationError } from '@bootlun/core';
+import { uuidSchema } from '@bootlun/contracts';
+import { NotFoundError, ValidationError } from '@bootlun/core';
 import type { z } from 'zod';
 
 /** Parses input once; the parsed value is what the route passes on. Issues name their fields. */
@@ -13,4 +14,15 @@ export function parse<S extends z.ZodType>(schema: S, value: unknown, where: 'bo
   });
   const detail = fields.map((f) => `${f.field} ${f.message}`).join('; ');
   throw new ValidationError(`invalid ${where}: ${detail}`, fields);
+}
+
+/**
+ * The id segment of `/<collection>/:id`. A segment that cannot be an id names no member of
+ * the collection, so it is a 404 like an unknown id, not a 400: `/nodes/stats` is a path
+ * that does not exist, not a badly spelled node id.
+ */
+export function pathId(value: unknown, what: string): string {
+  const result = uuidSchema.safeParse(value);
+  if (result.success) return result.data;
+  throw new NotFoundError(what, String(value));
 }

@@ -31,7 +31,7 @@ const ERROR_TEXT: Record<number, string> = {
   400: 'invalid input; `fields` names the offending fields',
   401: 'no or invalid API key',
   403: 'the key lacks the role',
-  404: 'unknown id',
+  404: 'unknown id, or a path segment that cannot be an id',
   409: 'state conflict (name taken, LUN assigned, operation running)',
   413: 'body too large',
   429: 'rate limited',

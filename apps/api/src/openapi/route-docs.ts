@@ -17,6 +17,7 @@ import {
   nodeResponse,
   operationResponse,
   paginationQuery,
+  reconcileQuery,
   updateBackendBody,
   updateLunBody,
   updateNodeBody,
@@ -53,7 +54,7 @@ export const ROUTE_DOCS: RouteDoc[] = [
   { method: 'post', path: '/storage/backends', summary: 'Create a storage backend', tag: 'storage backends', role: 'admin', body: createBackendBody, success: [201, one(backendResponse)], errors: RW },
   { method: 'patch', path: '/storage/backends/:id', summary: 'Update a storage backend', tag: 'storage backends', role: 'admin', body: updateBackendBody, success: [200, one(backendResponse)], errors: RW },
   { method: 'delete', path: '/storage/backends/:id', summary: 'Delete a storage backend without LUNs', tag: 'storage backends', role: 'admin', success: [200, one(backendResponse)], errors: RW },
-  { method: 'post', path: '/storage/backends/:id/reconcile', summary: 'Compare database and live targets now; repair drift', tag: 'storage backends', role: 'operator', success: [202, one(operationResponse)], errors: RW },
+  { method: 'post', path: '/storage/backends/:id/reconcile', summary: 'Compare database and live targets now; repair drift (dry_run=true: report only)', tag: 'storage backends', role: 'operator', query: reconcileQuery, success: [202, one(operationResponse)], errors: RW },
 
   { method: 'get', path: '/storage/luns', summary: 'List LUNs', tag: 'LUNs', role: 'viewer', query: listLunsQuery, success: [200, many(lunResponse)], errors: [400, 401, 503] },
   { method: 'get', path: '/storage/luns/:id', summary: 'Get a LUN', tag: 'LUNs', role: 'viewer', success: [200, one(lunResponse)], errors: [400, 401, 404, 503] },
@@ -76,8 +77,9 @@ export const ROUTE_DOCS: RouteDoc[] = [
   { method: 'post', path: '/operations/:id/cancel', summary: 'Cancel a queued or running create', tag: 'operations', role: 'operator', success: [200, one(operationResponse)], errors: RW },
   { method: 'post', path: '/operations/:id/retry', summary: 'Retry a failed operation', tag: 'operations', role: 'operator', success: [202, one(operationResponse)], errors: RW },
 
-  { method: 'get', path: '/boot/ipxe', summary: "The node's iPXE boot script (by ?mac=)", tag: 'boot', role: 'public', query: z.object({ mac: z.string().describe('MAC in any common spelling') }), success: [200, z.string()], errors: [400, 403, 404, 429], contentType: 'text/plain' },
-  { method: 'get', path: '/boot/:file', summary: "The node's iPXE boot script as /boot/<mac>.ipxe (for chaining)", tag: 'boot', role: 'public', success: [200, z.string()], errors: [400, 403, 404, 429], contentType: 'text/plain' },
+  // An unknown MAC is answered 200 with the same fall-through script as a node with nothing to boot, so neither route says 404 for it.
+  { method: 'get', path: '/boot/ipxe', summary: "The node's iPXE boot script (by ?mac=); unknown MACs fall through like nodes without a LUN", tag: 'boot', role: 'public', query: z.object({ mac: z.string().describe('MAC in any common spelling') }), success: [200, z.string()], errors: [400, 403, 429], contentType: 'text/plain' },
+  { method: 'get', path: '/boot/:file', summary: "The node's iPXE boot script as /boot/<mac>.ipxe (for chaining); 404 for names not ending in .ipxe", tag: 'boot', role: 'public', success: [200, z.string()], errors: [400, 403, 404, 429], contentType: 'text/plain' },
 
   { method: 'get', path: '/api-keys', summary: 'List API keys', tag: 'API keys', role: 'admin', query: paginationQuery, success: [200, many(apiKeyResponse)], errors: [400, 401, 403, 503] },
   { method: 'post', path: '/api-keys', summary: 'Create an API key (token shown once)', tag: 'API keys', role: 'admin', body: createApiKeyBody, success: [201, one(apiKeyCreatedResponse)], errors: RW },

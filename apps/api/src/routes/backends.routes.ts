@@ -1,14 +1,14 @@
-import { createBackendBody, paginationQuery, updateBackendBody, uuidSchema } from '@bootlun/contracts';
+import { createBackendBody, paginationQuery, reconcileQuery, updateBackendBody } from '@bootlun/contracts';
 import { createBackend, deleteBackend, getBackend, listBackends, requestReconcile, updateBackend, type CoreDeps } from '@bootlun/core';
 import { Router } from 'express';
 import { requireRole } from '../http/auth';
 import { sendData, sendList } from '../http/envelope';
 import { presentBackend, presentOperation } from '../http/presenters';
-import { parse } from '../http/validate';
+import { parse, pathId } from '../http/validate';
 
 export function backendRoutes(deps: CoreDeps): Router {
   const router = Router();
-  const id = (raw: unknown) => parse(uuidSchema, raw, 'path');
+  const id = (raw: unknown) => pathId(raw, 'storage backend');
 
   router.get('/', async (req, res) => {
     const page = await listBackends(deps, parse(paginationQuery, req.query, 'query'));
@@ -31,8 +31,11 @@ export function backendRoutes(deps: CoreDeps): Router {
   });
 
   router.post('/:id/reconcile', requireRole('operator'), async (req, res) => {
-    const { operation, dispatch } = await requestReconcile(deps, id(req.params.id));
-    sendData(res, presentOperation(operation), { status: 202, message: dispatch === 'deferred' ? 'reconcile stored; the job queue is unreachable right now' : 'reconcile queued' });
+    const backendId = id(req.params.id);
+    const { dry_run: dryRun } = parse(reconcileQuery, req.query, 'query');
+    const { operation, dispatch } = await requestReconcile(deps, backendId, { dryRun });
+    const what = dryRun ? 'dry-run reconcile' : 'reconcile';
+    sendData(res, presentOperation(operation), { status: 202, message: dispatch === 'deferred' ? `${what} stored; the job queue is unreachable right now` : `${what} queued; its operation's result holds the report` });
   });
 
   return router;

@@ -1,14 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { bootScriptFor, DomainError, renderExitScript, type BootRetry, type CoreDeps, type ErrorCode } from '@bootlun/core';
 import { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
-import { SourceNetworks } from '../http/source-networks';
+import { clientErrorOf } from '../http/client-error';
+import { plainAddress, SourceNetworks } from '../http/source-networks';
 import { TokenBuckets } from '../http/token-bucket';
 
 export interface BootRouteOptions {
-  /** BOOT_ALLOWED_NETWORKS: comma-separated CIDRs; empty allows any source. */
-  allowedNetworks: string;
+  /**
+   * BOOT_ALLOWED_NETWORKS: comma-separated CIDRs, or "any". Unset allows any source; the
+   * API only starts without it outside production.
+   */
+  allowedNetworks: string | undefined;
   /** BOOT_RATE_LIMIT_PER_MINUTE, per source IP. */
   ratePerMinute: number;
+  /** BOOT_BIND_NODE_ADDRESS: serve a node with a known address only to that address. */
+  bindNodeAddress?: boolean;
   retry?: BootRetry;
   now?: () => number;
 }
@@ -30,7 +36,7 @@ function sendScript(res: Response, status: number, script: string): void {
  * source networks and rate limited per source address.
  */
 export function bootRoutes(deps: CoreDeps, options: BootRouteOptions): Router {
-  const networks = new SourceNetworks(options.allowedNetworks);
+  const networks = new SourceNetworks(options.allowedNetworks ?? 'any');
   const buckets = new TokenBuckets(options.ratePerMinute, options.now);
   const router = Router();
 
@@ -48,10 +54,14 @@ export function bootRoutes(deps: CoreDeps, options: BootRouteOptions): Router {
   });
 
   const serve = async (req: Request, res: Response, mac: unknown): Promise<void> => {
-    const result = await bootScriptFor(deps, { mac: typeof mac === 'string' ? mac : '', source: req.ip, retry: options.retry });
+    const source = req.ip === undefined ? undefined : plainAddress(req.ip);
+    const result = await bootScriptFor(deps, { mac: typeof mac === 'string' ? mac : '', source, bindNodeAddress: options.bindNodeAddress, retry: options.retry });
+    // The reply does not say why a node falls through (see fallThroughScript); the log does.
     req.log.info(
-      { event: 'boot.script.served', kind: result.kind, nodeId: result.node.id, mac: result.node.macAddress, lunId: result.kind === 'sanboot' ? result.lun.id : null },
-      result.kind === 'sanboot' ? 'boot script served' : `boot script served: node ${result.reason}`,
+      result.kind === 'sanboot'
+        ? { event: 'boot.script.served', kind: result.kind, source, nodeId: result.node.id, mac: result.node.macAddress, lunId: result.lun.id }
+        : { event: 'boot.script.served', kind: result.kind, source, nodeId: result.node?.id ?? null, mac: result.mac, reason: result.reason },
+      result.kind === 'sanboot' ? 'boot script served' : `boot script served: falling through, ${result.reason}`,
     );
     sendScript(res, 200, result.script);
   };
@@ -68,6 +78,8 @@ export function bootRoutes(deps: CoreDeps, options: BootRouteOptions): Router {
   const textErrors: ErrorRequestHandler = (err, req, res, _next) => {
     const status = err instanceof DomainError ? TEXT_STATUS[err.code] : undefined;
     if (status) return sendScript(res, status, renderExitScript(err.message, 1));
+    const clientError = clientErrorOf(err);
+    if (clientError) return sendScript(res, clientError.status, renderExitScript(clientError.detail, 1));
     const errorId = randomUUID();
     req.log.error({ err, errorId }, 'unhandled error in the boot endpoint');
     sendScript(res, 500, renderExitScript(`internal error; quote error id ${errorId}`, 1));

@@ -1,10 +1,10 @@
-import { assignLunBody, createLunBody, listLunsQuery, updateLunBody, uuidSchema } from '@bootlun/contracts';
+import { assignLunBody, createLunBody, listLunsQuery, updateLunBody } from '@bootlun/contracts';
 import { assignLun, createLun, deleteLun, getLun, listLuns, revealLunCredentials, unassignLun, updateLun, type CoreDeps, type LunChangeResult } from '@bootlun/core';
 import { Router, type Response } from 'express';
 import { requireRole } from '../http/auth';
 import { sendData, sendList } from '../http/envelope';
 import { presentLun } from '../http/presenters';
-import { parse } from '../http/validate';
+import { parse, pathId } from '../http/validate';
 
 const DEFERRED = 'the job queue is unreachable right now; the change is stored and will be dispatched when it is back';
 
@@ -17,7 +17,7 @@ function sendChange(res: Response, result: LunChangeResult, accepted: string): v
 
 export function lunRoutes(deps: CoreDeps): Router {
   const router = Router();
-  const id = (raw: unknown) => parse(uuidSchema, raw, 'path');
+  const id = (raw: unknown) => pathId(raw, 'LUN');
 
   router.get('/', async (req, res) => {
     const q = parse(listLunsQuery, req.query, 'query');
@@ -28,7 +28,10 @@ export function lunRoutes(deps: CoreDeps): Router {
   router.get('/:id', async (req, res) => sendData(res, presentLun(await getLun(deps, id(req.params.id)))));
 
   router.get('/:id/credentials', requireRole('admin'), async (req, res) => {
-    sendData(res, await revealLunCredentials(deps, id(req.params.id), req.auth!.name));
+    const credentials = await revealLunCredentials(deps, id(req.params.id), req.auth!.name);
+    // CHAP secrets: no browser, proxy or client cache may keep a copy.
+    res.set('Cache-Control', 'no-store');
+    sendData(res, credentials);
   });
 
   router.post('/', requireRole('operator'), async (req, res) => {

@@ -1,14 +1,14 @@
-import { createNodeBody, paginationQuery, updateNodeBody, uuidSchema } from '@bootlun/contracts';
+import { createNodeBody, paginationQuery, updateNodeBody } from '@bootlun/contracts';
 import { createNode, deleteNode, getNode, listNodes, updateNode, type CoreDeps } from '@bootlun/core';
 import { Router } from 'express';
 import { requireRole } from '../http/auth';
 import { sendData, sendList } from '../http/envelope';
 import { presentNode } from '../http/presenters';
-import { parse } from '../http/validate';
+import { parse, pathId } from '../http/validate';
 
 export function nodeRoutes(deps: CoreDeps): Router {
   const router = Router();
-  const id = (raw: unknown) => parse(uuidSchema, raw, 'path');
+  const id = (raw: unknown) => pathId(raw, 'node');
 
   router.get('/', async (req, res) => {
     const page = await listNodes(deps, parse(paginationQuery, req.query, 'query'));

@@ -1,14 +1,14 @@
-import { listOperationsQuery, uuidSchema } from '@bootlun/contracts';
+import { listOperationsQuery } from '@bootlun/contracts';
 import { cancelOperation, getOperation, listOperations, retryOperation, type CoreDeps } from '@bootlun/core';
 import { Router } from 'express';
 import { requireRole } from '../http/auth';
 import { sendData, sendList } from '../http/envelope';
 import { presentOperation } from '../http/presenters';
-import { parse } from '../http/validate';
+import { parse, pathId } from '../http/validate';
 
 export function operationRoutes(deps: CoreDeps): Router {
   const router = Router();
-  const id = (raw: unknown) => parse(uuidSchema, raw, 'path');
+  const id = (raw: unknown) => pathId(raw, 'operation');
 
   router.get('/', async (req, res) => {
     const q = parse(listOperationsQuery, req.query, 'query');

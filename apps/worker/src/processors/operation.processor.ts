@@ -1,4 +1,4 @@
-import { backoffDelay, beginOperation, DomainError, recordFailure, reconcileBackend, runOperation, type RetryPolicy, type WorkerDeps } from '@bootlun/core';
+import { backoffDelay, beginOperation, DomainError, recordFailure, reconcileBackend, runOperation, type DriftReport, type RetryPolicy, type WorkerDeps } from '@bootlun/core';
 import { CommandError } from '@bootlun/exec';
 import { JOB_KINDS, jobPayloadSchema, type JobName } from '@bootlun/jobs';
 import { PermanentTargetError } from '@bootlun/targets';
@@ -38,9 +38,7 @@ export function operationProcessor(deps: WorkerDeps, logger: Logger, retry: Reco
       // The scheduled reconcile has no Operation row; its findings go to the LUNs, the log and metrics.
       const started = Date.now();
       const report = await reconcileBackend({ ...deps, log: (level, msg, fields) => log[level](fields ?? {}, msg) }, { step: async () => undefined, checkpoint: async () => undefined });
-      metrics.observeDrift('repaired', report.repaired.length);
-      metrics.observeDrift('stray_target', report.strayTargets.length);
-      metrics.observeDrift('orphan_backing', report.orphanBackings.length);
+      observeReport(metrics, report);
       metrics.observeJob(kind, 'succeeded', (Date.now() - started) / 1000);
       return;
     }
@@ -52,7 +50,8 @@ export function operationProcessor(deps: WorkerDeps, logger: Logger, retry: Reco
     }
     const started = Date.now();
     try {
-      await runOperation({ ...deps, log: (level, msg, fields) => log[level](fields ?? {}, msg) }, op);
+      const report = await runOperation({ ...deps, log: (level, msg, fields) => log[level](fields ?? {}, msg) }, op);
+      if (report) observeReport(metrics, report);
       log.info({ ms: Date.now() - started }, 'operation finished');
       metrics.observeJob(kind, 'succeeded', (Date.now() - started) / 1000);
     } catch (err) {
@@ -67,6 +66,14 @@ export function operationProcessor(deps: WorkerDeps, logger: Logger, retry: Reco
       throw new RetryableFailure(message, delay);
     }
   };
+}
+
+function observeReport(metrics: WorkerMetrics, report: DriftReport): void {
+  const removed = (findings: DriftReport['strayTargets']) => findings.filter((f) => f.action === 'removed').length;
+  metrics.observeDrift('repaired', report.dryRun ? 0 : report.repaired.length);
+  metrics.observeDrift('lost_backing', report.lostBackings.length);
+  metrics.observeDrift('stray_target', removed(report.strayTargets));
+  metrics.observeDrift('orphan_backing', removed(report.orphanBackings));
 }
 
 /** BullMQ's hook for our backoff type: the delay the processor already chose and recorded. */

@@ -11,8 +11,29 @@ export interface Backend {
   status: BackendStatus;
   config: BackendConfig;
   lastHeartbeatAt: Date | null;
+  stats: BackendStats;
   createdAt: Date;
   updatedAt: Date;
+}
+
+/** Room on a backend's storage host as its worker measured it (the backing directory's filesystem, or the volume group). */
+export interface BackendCapacity {
+  source: 'filesystem' | 'volume_group';
+  /** The directory or volume group measured. */
+  location: string;
+  totalBytes: number;
+  usedBytes: number;
+  freeBytes: number;
+}
+
+/** What a backend holds and how much room it has left. */
+export interface BackendStats {
+  /** The worker's last report; null until its first (or when no worker ever ran). */
+  capacity: BackendCapacity | null;
+  reportedAt: Date | null;
+  /** From the database, whatever the host says: the backend's LUN rows and the sum of their sizes. */
+  lunCount: number;
+  provisionedBytes: number;
 }
 
 export interface BootNode {
@@ -20,6 +41,8 @@ export interface BootNode {
   macAddress: string;
   hostname: string | null;
   initiatorIqn: string;
+  /** Where the node boots from; null when unknown (then only the allow-list applies). */
+  ipAddress: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -68,6 +91,8 @@ export interface Operation {
   lunName: string | null;
   lunGeneration: number | null;
   params: OperationParams;
+  /** What the operation found and did (a reconcile's report); null until it says something. */
+  result: Record<string, unknown> | null;
   attempts: number;
   maxAttempts: number;
   progressPercent: number;
@@ -87,6 +112,8 @@ export interface Operation {
 export interface OperationParams {
   /** IQNs this LUN had before (a rename): their targets are removed once the new one is up. */
   staleIqns?: string[];
+  /** Reconcile: report what would be repaired or removed, change nothing. */
+  dryRun?: boolean;
 }
 
 export interface ApiKey {

@@ -70,3 +70,15 @@ export class UnavailableError extends DomainError {
     super('unavailable', message);
   }
 }
+
+/**
+ * A stored CHAP secret this process cannot open: no key with its key id, another key under
+ * that id, an altered value, or a value sealed for another LUN or column. No retry fixes
+ * it; the message names the LUN and key id, never the secret.
+ */
+export class SealedSecretError extends DomainError {
+  override readonly name = 'SealedSecretError';
+  constructor(message: string) {
+    super('internal_error', message);
+  }
+}

@@ -1,4 +1,5 @@
 export * from './repositories.port';
 export * from './operation-dispatcher.port';
 export * from './secret-box.port';
+export * from './sealed-secret.repository.port';
 export * from './audit-log.port';

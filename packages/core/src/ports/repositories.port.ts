@@ -1,5 +1,6 @@
 import type { ApiKeyRole, BackendConfig, OperationKind, OperationStatus } from '@bootlun/contracts';
-import type { ApiKey, Backend, BackendStatus, BootNode, Lun, LunPurpose, LunStatus, LunView, Operation, OperationParams } from '../domain/model';
+import type { ApiKey, Backend, BackendCapacity, BackendStatus, BootNode, Lun, LunPurpose, LunStatus, LunView, Operation, OperationParams } from '../domain/model';
+import type { SealedSecretRepository } from './sealed-secret.repository.port';
 
 export interface PageRequest {
   limit: number;
@@ -23,11 +24,13 @@ export interface BackendRepository {
   listAll(): Promise<Backend[]>;
   countLuns(id: string): Promise<number>;
   recordHeartbeat(id: string, status: BackendStatus, at: Date): Promise<void>;
+  /** Stores what the backend's worker measured on its host (shown as the backend's stats). */
+  recordCapacity(id: string, capacity: BackendCapacity, at: Date): Promise<void>;
 }
 
 export interface NodeRepository {
-  create(data: { macAddress: string; hostname: string | null; initiatorIqn: string }): Promise<BootNode>;
-  update(id: string, patch: Partial<Pick<BootNode, 'macAddress' | 'hostname' | 'initiatorIqn'>>): Promise<BootNode>;
+  create(data: { macAddress: string; hostname: string | null; initiatorIqn: string; ipAddress: string | null }): Promise<BootNode>;
+  update(id: string, patch: Partial<Pick<BootNode, 'macAddress' | 'hostname' | 'initiatorIqn' | 'ipAddress'>>): Promise<BootNode>;
   delete(id: string): Promise<void>;
   get(id: string): Promise<BootNode | null>;
   getByMac(mac: string): Promise<BootNode | null>;
@@ -95,6 +98,26 @@ export interface LunRepository {
   observe(id: string, patch: Pick<LunPatch, 'drift' | 'lunNumber'>): Promise<void>;
   /** Deletes the row only while it is at `generation`. */
   removeAt(id: string, generation: number): Promise<boolean>;
+  /** Which of these target IQNs and LUN ids a LUN row has, under any backend. */
+  findReferenced(refs: { iqns: string[]; lunIds: string[] }): Promise<{ iqns: Set<string>; lunIds: Set<string> }>;
+}
+
+/** A target or backing store on a storage host, by IQN or by path (`/dev/<vg>/<lv>` for volumes). */
+export interface HostObject {
+  kind: 'target' | 'backing';
+  name: string;
+}
+
+/**
+ * The ownership ledger: what each backend's worker made on its host. An object is
+ * recorded before it is made and forgotten after it is removed, so the ledger is the
+ * proof that a stray object is this backend's to remove.
+ */
+export interface HostObjectRepository {
+  /** Records the objects as this backend's (idempotent). */
+  claim(backendId: string, objects: HostObject[]): Promise<void>;
+  release(backendId: string, object: HostObject): Promise<void>;
+  listOwned(backendId: string): Promise<HostObject[]>;
 }
 
 export interface OperationFilter {
@@ -105,7 +128,7 @@ export interface OperationFilter {
 }
 
 export type OperationPatch = Partial<
-  Pick<Operation, 'status' | 'attempts' | 'progressPercent' | 'progressStep' | 'error' | 'jobId' | 'enqueuedAt' | 'nextAttemptAt' | 'cancelRequested' | 'startedAt' | 'finishedAt' | 'maxAttempts'>
+  Pick<Operation, 'status' | 'result' | 'attempts' | 'progressPercent' | 'progressStep' | 'error' | 'jobId' | 'enqueuedAt' | 'nextAttemptAt' | 'cancelRequested' | 'startedAt' | 'finishedAt' | 'maxAttempts'>
 >;
 
 export interface OperationRepository {
@@ -123,6 +146,7 @@ export interface ApiKeyRepository {
   create(data: { name: string; role: ApiKeyRole; lookupId: string; secretHash: string }): Promise<ApiKey>;
   findByLookupId(lookupId: string): Promise<ApiKey | null>;
   list(page: PageRequest): Promise<Page<ApiKey>>;
+  /** Throws ConflictError for the last active admin key (checked under row locks, so concurrent revokes cannot both pass). */
   revoke(id: string): Promise<ApiKey>;
   touch(id: string, at: Date): Promise<void>;
 }
@@ -133,4 +157,6 @@ export interface Repositories {
   luns: LunRepository;
   operations: OperationRepository;
   apiKeys: ApiKeyRepository;
+  sealedSecrets: SealedSecretRepository;
+  hostObjects: HostObjectRepository;
 }

@@ -1,6 +1,6 @@
 import type { BackendConfig } from '@bootlun/contracts';
 import type { Backend, BootNode, LunView, SealedSecret } from '../domain/model';
-import { NotFoundError, ValidationError } from '../errors';
+import { ValidationError } from '../errors';
 import type { LunFilter, Repositories } from '../ports';
 import { advertisedPortal, bootScriptFor, type BootScriptDeps } from './boot-script.use-case';
 
@@ -9,13 +9,14 @@ const seal = (secret: string): SealedSecret => ({ sealed: Buffer.from(secret).to
 const open = (s: SealedSecret) => Buffer.from(s.sealed, 'base64').toString();
 
 const config: BackendConfig = { driver: 'tgt', portal_ip: '192.0.2.10', portal_port: 3260, iqn_prefix: 'iqn.2026-11.io.bootlun', backingstore_type: 'file', backingstore_path: '/srv/luns', tgt_control_port: 0 };
-const backend: Backend = { id: 'b1', name: 'store-1', type: 'iscsi', status: 'online', config, lastHeartbeatAt: null, createdAt: new Date(), updatedAt: new Date() };
+const backend: Backend = { id: 'b1', name: 'store-1', type: 'iscsi', status: 'online', config, lastHeartbeatAt: null, stats: { capacity: null, reportedAt: null, lunCount: 0, provisionedBytes: 0 }, createdAt: new Date(), updatedAt: new Date() };
 
 const node = (n: number, hostname: string | null = `node-${n}`): BootNode => ({
   id: `n${n}`,
   macAddress: `52:54:00:00:00:0${n}`,
   hostname,
   initiatorIqn: `iqn.2010-04.org.ipxe:52540000000${n}`,
+  ipAddress: null,
   createdAt: new Date(),
   updatedAt: new Date(),
 });
@@ -92,9 +93,16 @@ describe('bootScriptFor: MAC handling', () => {
     expect(macs).toEqual([]);
   });
 
-  it('throws NotFoundError for an unknown MAC', async () => {
-    const { deps } = setup([node(1)], []);
-    await expect(bootScriptFor(deps, { mac: '52:54:00:00:00:09' })).rejects.toThrow(NotFoundError);
+  it('answers an unknown MAC with the fall-through script a registered node without a LUN gets', async () => {
+    const { deps, events } = setup([node(1), node(9, 'secret-host')], []);
+    const unknown = await bootScriptFor(deps, { mac: '52:54:00:00:00:08' });
+    expect(unknown).toMatchObject({ kind: 'fall_through', mac: '52:54:00:00:00:08', node: null });
+    const known = await bootScriptFor(deps, { mac: '52:54:00:00:00:09' });
+    expect(known).toMatchObject({ kind: 'fall_through', mac: '52:54:00:00:00:09', node: { id: 'n9' } });
+    // Same bytes apart from the MAC the requester sent itself.
+    expect(known.script.replace('52:54:00:00:00:09', 'MAC')).toBe(unknown.script.replace('52:54:00:00:00:08', 'MAC'));
+    expect(known.script).not.toContain('secret-host');
+    expect(events).toEqual([]);
   });
 });
 
@@ -182,14 +190,13 @@ describe('bootScriptFor: scripts', () => {
     expect(sb).not.toContain(a.iqn);
   });
 
-  describe('falls through (explains and exits) when the node has nothing to boot', () => {
+  describe('falls through (exits) when the node has nothing to boot; the reason goes to the caller, not the script', () => {
     const expectFallThrough = async (luns: LunView[], reason: RegExp, backends?: Backend[]) => {
       const { deps, events } = setup([node(1)], luns, backends);
       const result = await bootScriptFor(deps, { mac: '52:54:00:00:00:01' });
       expect(result.kind).toBe('fall_through');
-      expect(result.script).toMatch(/^#!ipxe\necho bootlun: node node-1 \(52:54:00:00:00:01\) .+, falling through to the next boot device\nexit\n$/);
-      expect(result.script).toMatch(reason);
-      expect(result.script).not.toMatch(/sanboot|password|initiator-iqn/);
+      expect(result.script).toBe('#!ipxe\necho bootlun: no SAN boot for 52:54:00:00:00:01, falling through to the next boot device\nexit\n');
+      expect(result.kind === 'fall_through' && result.reason).toMatch(reason);
       expect(events).toEqual([]);
     };
 
@@ -201,9 +208,10 @@ describe('bootScriptFor: scripts', () => {
     it('another node\'s LUN is not this node\'s', () => expectFallThrough([lun('n2', withChap(2, 'Abcdefgh2345jkLm'))], /has no boot_from_san LUN assigned/));
   });
 
-  it('labels a node without a hostname by its MAC', async () => {
+  it('labels a node without a hostname by its MAC in the reason', async () => {
     const { deps } = setup([node(1, null)], []);
-    expect((await bootScriptFor(deps, { mac: '52:54:00:00:00:01' })).script).toContain('echo bootlun: node 52:54:00:00:00:01 has no boot_from_san LUN assigned, falling through');
+    const result = await bootScriptFor(deps, { mac: '52:54:00:00:00:01' });
+    expect(result.kind === 'fall_through' && result.reason).toBe('node 52:54:00:00:00:01 has no boot_from_san LUN assigned');
   });
 
   it('refuses to serve a secret that could inject iPXE commands', async () => {

@@ -6,6 +6,7 @@ import { lunRules } from '../domain/lun-rules';
 import type { LunView, Operation } from '../domain/model';
 import { ConflictError, NotFoundError, ValidationError } from '../errors';
 import type { LunFilter, LunPatch, NewOperation, Page, PageRequest } from '../ports';
+import { openChapSecret, sealChapSecret } from './sealed-secrets.use-cases';
 
 export interface LunChangeResult {
   lun: LunView;
@@ -29,17 +30,17 @@ async function dispatch(deps: CoreDeps, lun: LunView, operation: Operation | nul
   return { lun, operation, dispatch: await deps.dispatcher.dispatch(operation) };
 }
 
-/** Fresh CHAP credentials for a LUN (a new secret each time CHAP is switched on). */
+/** Fresh CHAP credentials for a LUN (a new secret each time CHAP is switched on), sealed for this LUN's row. */
 type ChapFields = Pick<LunView, 'chapEnabled' | 'chapUsername' | 'chapSecret' | 'mutualChapEnabled' | 'targetChapUsername' | 'targetChapSecret'>;
 
 function chapCredentials(deps: CoreDeps, lunId: string, chap: boolean, mutual: boolean): ChapFields {
   return {
     chapEnabled: chap,
     chapUsername: chap ? chapUsernameFor(lunId, 'initiator') : null,
-    chapSecret: chap ? deps.secrets.seal(generateChapSecret()) : null,
+    chapSecret: chap ? sealChapSecret(deps.secrets, lunId, 'chap', generateChapSecret()) : null,
     mutualChapEnabled: chap && mutual,
     targetChapUsername: chap && mutual ? chapUsernameFor(lunId, 'target') : null,
-    targetChapSecret: chap && mutual ? deps.secrets.seal(generateChapSecret()) : null,
+    targetChapSecret: chap && mutual ? sealChapSecret(deps.secrets, lunId, 'target_chap', generateChapSecret()) : null,
   };
 }
 
@@ -55,6 +56,10 @@ export async function createLun(deps: CoreDeps, input: CreateLunBody): Promise<L
   const backend = await deps.repos.backends.get(input.backend_id);
   if (!backend) throw new ValidationError(`storage backend ${input.backend_id} does not exist`, [{ field: 'backend_id', message: 'unknown storage backend' }]);
 
+  // A request that does not say gets the backend's default (config.chap_enabled, off unless set).
+  const chap = input.chap_enabled ?? backend.config.chap_enabled ?? false;
+  if (input.mutual_chap_enabled && !chap) throw new ValidationError('mutual CHAP requires CHAP', [{ field: 'mutual_chap_enabled', message: 'requires chap_enabled' }]);
+
   const id = randomUUID();
   const { lun, operation } = await deps.repos.luns.createWithOperation(
     {
@@ -64,7 +69,7 @@ export async function createLun(deps: CoreDeps, input: CreateLunBody): Promise<L
       backendId: backend.id,
       iqn: targetIqn(backend.config.iqn_prefix, input.name),
       purpose: input.purpose,
-      ...chapCredentials(deps, id, input.chap_enabled, input.mutual_chap_enabled),
+      ...chapCredentials(deps, id, chap, input.mutual_chap_enabled),
     },
     newOperation(deps, 'create', backend.id),
   );
@@ -137,15 +142,27 @@ export interface RevealedCredentials {
   target_chap_secret: string | null;
 }
 
-/** Admin-only: the plaintext CHAP credentials for configuring an initiator by hand. Each reveal is audited. */
+/**
+ * Admin-only: the plaintext CHAP credentials for configuring an initiator by hand. Each
+ * attempt is audited once the outcome is known, so the audit log never claims a reveal
+ * that did not happen, and a secret that would not open is recorded too.
+ */
 export async function revealLunCredentials(deps: CoreDeps, id: string, actor: string): Promise<RevealedCredentials> {
   const lun = await loadLun(deps, id);
   if (!lun.chapEnabled || !lun.chapSecret || !lun.chapUsername) throw new ConflictError(`LUN ${lun.name} has CHAP disabled`);
-  deps.audit.record('lun.credentials.revealed', { lunId: lun.id, lunName: lun.name, actor });
-  return {
-    chap_username: lun.chapUsername,
-    chap_secret: deps.secrets.open(lun.chapSecret),
-    target_chap_username: lun.targetChapUsername,
-    target_chap_secret: lun.targetChapSecret ? deps.secrets.open(lun.targetChapSecret) : null,
-  };
+  const event = { lunId: lun.id, lunName: lun.name, actor };
+  let revealed: RevealedCredentials;
+  try {
+    revealed = {
+      chap_username: lun.chapUsername,
+      chap_secret: openChapSecret(deps.secrets, lun, 'chap', lun.chapSecret),
+      target_chap_username: lun.targetChapUsername,
+      target_chap_secret: lun.targetChapSecret ? openChapSecret(deps.secrets, lun, 'target_chap', lun.targetChapSecret) : null,
+    };
+  } catch (err) {
+    deps.audit.record('lun.credentials.revealed', { ...event, outcome: 'failed', reason: (err as Error).message });
+    throw err;
+  }
+  deps.audit.record('lun.credentials.revealed', { ...event, outcome: 'revealed' });
+  return revealed;
 }

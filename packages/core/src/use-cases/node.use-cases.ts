@@ -19,6 +19,7 @@ export async function createNode(deps: CoreDeps, input: CreateNodeBody): Promise
     macAddress: input.mac_address,
     hostname: input.hostname ?? null,
     initiatorIqn: input.initiator_iqn ?? initiatorIqnFor(deps.settings.nodeIqnPrefix, input.mac_address),
+    ipAddress: input.ip_address ?? null,
   });
 }
 
@@ -38,6 +39,7 @@ export async function updateNode(deps: CoreDeps, id: string, input: UpdateNodeBo
     macAddress,
     hostname: input.hostname === undefined ? node.hostname : input.hostname,
     initiatorIqn,
+    ipAddress: input.ip_address === undefined ? node.ipAddress : input.ip_address,
   });
 }
 

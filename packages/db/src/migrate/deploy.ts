@@ -10,6 +10,7 @@ import {
   recordMigrationFinished,
   recordMigrationStarted,
   schemaHasObjects,
+  type SqlQueryable,
 } from './migrations-table';
 import { defaultMigrationsDir } from './paths';
 
@@ -86,11 +87,16 @@ export async function migrateDeploy(databaseUrl: string, options: MigrateDeployO
   );
 }
 
-/** Names of migrations not yet applied; read-only and lock-free, cheap enough for /readyz. */
-export async function pendingMigrations(databaseUrl: string, options: { migrationsDir?: string } = {}): Promise<string[]> {
+/**
+ * Names of migrations not yet applied; read-only and lock-free. Given a URL it opens (and
+ * closes) a connection of its own; a long-running process passes a queryable over the
+ * pool it already has, so a probe never costs the server a new connection.
+ */
+export async function pendingMigrations(source: string | SqlQueryable, options: { migrationsDir?: string } = {}): Promise<string[]> {
   const files = readMigrations(options.migrationsDir ?? defaultMigrationsDir);
-  return withClient(databaseUrl, async (client) => {
+  const plan = async (client: SqlQueryable) => {
     const applied = (await migrationsTableExists(client)) ? await listAppliedMigrations(client) : [];
     return planMigrations(files, applied).pending.map((file) => file.name);
-  });
+  };
+  return typeof source === 'string' ? withClient(source, plan) : plan(source);
 }

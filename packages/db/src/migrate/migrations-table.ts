@@ -30,9 +30,17 @@ export interface AppliedMigration {
   appliedStepsCount: number;
 }
 
-export async function migrationsTableExists(client: ClientBase): Promise<boolean> {
+/**
+ * What the read-only lookups need: a pg client, or a pool someone else owns (the API's
+ * readiness probe reads through its Prisma pool instead of opening a connection per call).
+ */
+export interface SqlQueryable {
+  query(text: string, values?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
+}
+
+export async function migrationsTableExists(client: SqlQueryable): Promise<boolean> {
   // to_regclass follows search_path, as Prisma's own lookup in the connection's schema does.
-  const { rows } = await client.query<{ found: string | null }>('SELECT to_regclass($1)::text AS found', [MIGRATIONS_TABLE]);
+  const { rows } = await client.query('SELECT to_regclass($1)::text AS found', [MIGRATIONS_TABLE]);
   return rows[0]?.found != null;
 }
 
@@ -41,20 +49,20 @@ export async function createMigrationsTable(client: ClientBase): Promise<void> {
 }
 
 /** Rows in the order Prisma reads them; rolled-back rows are kept, callers decide. */
-export async function listAppliedMigrations(client: ClientBase): Promise<AppliedMigration[]> {
+export async function listAppliedMigrations(client: SqlQueryable): Promise<AppliedMigration[]> {
   const { rows } = await client.query(
     `SELECT id, checksum, migration_name, logs, started_at, finished_at, rolled_back_at, applied_steps_count
        FROM ${MIGRATIONS_TABLE} ORDER BY started_at ASC`,
   );
   return rows.map((row) => ({
-    id: row.id,
-    checksum: row.checksum,
-    migrationName: row.migration_name,
-    logs: row.logs,
-    startedAt: row.started_at,
-    finishedAt: row.finished_at,
-    rolledBackAt: row.rolled_back_at,
-    appliedStepsCount: row.applied_steps_count,
+    id: row.id as string,
+    checksum: row.checksum as string,
+    migrationName: row.migration_name as string,
+    logs: row.logs as string | null,
+    startedAt: row.started_at as Date,
+    finishedAt: row.finished_at as Date | null,
+    rolledBackAt: row.rolled_back_at as Date | null,
+    appliedStepsCount: Number(row.applied_steps_count),
   }));
 }
 

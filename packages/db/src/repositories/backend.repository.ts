@@ -1,7 +1,7 @@
 import type { BackendConfig } from '@bootlun/contracts';
-import type { Backend, BackendRepository, BackendStatus, Page, PageRequest } from '@bootlun/core';
-import type { PrismaClient } from '../generated/client';
-import { toBackend } from './mappers';
+import type { Backend, BackendCapacity, BackendRepository, BackendStatus, Page, PageRequest } from '@bootlun/core';
+import type { Prisma, PrismaClient, StorageBackend } from '../generated/client';
+import { NO_LUNS, toBackend, type BackendLunTotals } from './mappers';
 import { guarded } from './prisma-errors';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -10,11 +10,11 @@ export class PrismaBackendRepository implements BackendRepository {
   constructor(private readonly db: PrismaClient) {}
 
   create(data: { name: string; type: string; config: BackendConfig }): Promise<Backend> {
-    return guarded('storage backend', undefined, async () => toBackend(await this.db.storageBackend.create({ data: { ...data, config: data.config } })));
+    return guarded('storage backend', undefined, async () => toBackend(await this.db.storageBackend.create({ data: { ...data, config: data.config } }), NO_LUNS));
   }
 
   update(id: string, patch: { name?: string; config?: BackendConfig }): Promise<Backend> {
-    return guarded('storage backend', id, async () => toBackend(await this.db.storageBackend.update({ where: { id }, data: patch })));
+    return guarded('storage backend', id, async () => this.withLunTotals(await this.db.storageBackend.update({ where: { id }, data: patch })));
   }
 
   async delete(id: string): Promise<void> {
@@ -24,14 +24,14 @@ export class PrismaBackendRepository implements BackendRepository {
   get(id: string): Promise<Backend | null> {
     return guarded('storage backend', id, async () => {
       const row = await this.db.storageBackend.findUnique({ where: { id } });
-      return row && toBackend(row);
+      return row && this.withLunTotals(row);
     });
   }
 
   findByRef(ref: string): Promise<Backend | null> {
     return guarded('storage backend', ref, async () => {
       const row = UUID.test(ref) ? await this.db.storageBackend.findUnique({ where: { id: ref } }) : await this.db.storageBackend.findUnique({ where: { name: ref } });
-      return row && toBackend(row);
+      return row && this.withLunTotals(row);
     });
   }
 
@@ -41,12 +41,12 @@ export class PrismaBackendRepository implements BackendRepository {
         this.db.storageBackend.findMany({ orderBy: { createdAt: 'asc' }, take: page.limit, skip: page.offset }),
         this.db.storageBackend.count(),
       ]);
-      return { items: rows.map(toBackend), total };
+      return { items: await this.withLunTotals(rows), total };
     });
   }
 
   listAll(): Promise<Backend[]> {
-    return guarded('storage backend', undefined, async () => (await this.db.storageBackend.findMany({ orderBy: { createdAt: 'asc' } })).map(toBackend));
+    return guarded('storage backend', undefined, async () => this.withLunTotals(await this.db.storageBackend.findMany({ orderBy: { createdAt: 'asc' } })));
   }
 
   countLuns(id: string): Promise<number> {
@@ -55,5 +55,24 @@ export class PrismaBackendRepository implements BackendRepository {
 
   async recordHeartbeat(id: string, status: BackendStatus, at: Date): Promise<void> {
     await guarded('storage backend', id, () => this.db.storageBackend.update({ where: { id }, data: { status, lastHeartbeatAt: at } }));
+  }
+
+  async recordCapacity(id: string, capacity: BackendCapacity, at: Date): Promise<void> {
+    const stats = { ...capacity } satisfies Prisma.InputJsonObject;
+    await guarded('storage backend', id, () => this.db.storageBackend.update({ where: { id }, data: { stats, statsReportedAt: at } }));
+  }
+
+  /** Rows → backends with their LUN count and provisioned size: one aggregate query for any number of rows. */
+  private async withLunTotals(row: StorageBackend): Promise<Backend>;
+  private async withLunTotals(rows: StorageBackend[]): Promise<Backend[]>;
+  private async withLunTotals(input: StorageBackend | StorageBackend[]): Promise<Backend | Backend[]> {
+    const rows = Array.isArray(input) ? input : [input];
+    const totals = new Map<string, BackendLunTotals>();
+    if (rows.length > 0) {
+      const groups = await this.db.iscsiLun.groupBy({ by: ['backendId'], where: { backendId: { in: rows.map((r) => r.id) } }, _count: { _all: true }, _sum: { sizeGb: true } });
+      for (const g of groups) totals.set(g.backendId, { lunCount: g._count._all, sizeGb: g._sum.sizeGb ?? 0 });
+    }
+    const backends = rows.map((r) => toBackend(r, totals.get(r.id) ?? NO_LUNS));
+    return Array.isArray(input) ? backends : backends[0]!;
   }
 }

@@ -2,9 +2,11 @@ import type { Repositories } from '@bootlun/core';
 import type { PrismaClient } from '../generated/client';
 import { PrismaApiKeyRepository } from './api-key.repository';
 import { PrismaBackendRepository } from './backend.repository';
+import { PrismaHostObjectRepository } from './host-object.repository';
 import { PrismaLunRepository } from './lun.repository';
 import { PrismaNodeRepository } from './node.repository';
 import { PrismaOperationRepository } from './operation.repository';
+import { PrismaSealedSecretRepository } from './sealed-secret.repository';
 
 export function createRepositories(db: PrismaClient): Repositories {
   return {
@@ -13,6 +15,8 @@ export function createRepositories(db: PrismaClient): Repositories {
     luns: new PrismaLunRepository(db),
     operations: new PrismaOperationRepository(db),
     apiKeys: new PrismaApiKeyRepository(db),
+    sealedSecrets: new PrismaSealedSecretRepository(db),
+    hostObjects: new PrismaHostObjectRepository(db),
   };
 }
 export { mapPrismaError } from './prisma-errors';

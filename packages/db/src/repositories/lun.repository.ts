@@ -109,4 +109,15 @@ export class PrismaLunRepository implements LunRepository {
   removeAt(id: string, generation: number): Promise<boolean> {
     return guarded('LUN', id, async () => (await this.db.iscsiLun.deleteMany({ where: { id, generation } })).count > 0);
   }
+
+  findReferenced(refs: { iqns: string[]; lunIds: string[] }): Promise<{ iqns: Set<string>; lunIds: Set<string> }> {
+    return guarded('LUN', undefined, async () => {
+      if (refs.iqns.length === 0 && refs.lunIds.length === 0) return { iqns: new Set<string>(), lunIds: new Set<string>() };
+      const rows = await this.db.iscsiLun.findMany({
+        where: { OR: [{ iqn: { in: refs.iqns } }, { id: { in: refs.lunIds } }] },
+        select: { id: true, iqn: true },
+      });
+      return { iqns: new Set(rows.map((r) => r.iqn)), lunIds: new Set(rows.map((r) => r.id)) };
+    });
+  }
 }

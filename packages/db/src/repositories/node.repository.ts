@@ -6,11 +6,11 @@ import { guarded } from './prisma-errors';
 export class PrismaNodeRepository implements NodeRepository {
   constructor(private readonly db: PrismaClient) {}
 
-  create(data: { macAddress: string; hostname: string | null; initiatorIqn: string }): Promise<BootNode> {
+  create(data: { macAddress: string; hostname: string | null; initiatorIqn: string; ipAddress: string | null }): Promise<BootNode> {
     return guarded('node', undefined, async () => toNode(await this.db.node.create({ data })));
   }
 
-  update(id: string, patch: Partial<Pick<BootNode, 'macAddress' | 'hostname' | 'initiatorIqn'>>): Promise<BootNode> {
+  update(id: string, patch: Partial<Pick<BootNode, 'macAddress' | 'hostname' | 'initiatorIqn' | 'ipAddress'>>): Promise<BootNode> {
     return guarded('node', id, async () => toNode(await this.db.node.update({ where: { id }, data: patch })));
   }
 

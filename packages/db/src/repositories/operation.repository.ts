@@ -32,12 +32,12 @@ export class PrismaOperationRepository implements OperationRepository {
   }
 
   update(id: string, patch: OperationPatch): Promise<Operation> {
-    return guarded('operation', id, async () => toOperation(await this.db.operation.update({ where: { id }, data: patch })));
+    return guarded('operation', id, async () => toOperation(await this.db.operation.update({ where: { id }, data: patch as Prisma.OperationUpdateInput })));
   }
 
   transition(id: string, from: OperationStatus[], patch: OperationPatch): Promise<Operation | null> {
     return guarded('operation', id, async () => {
-      const moved = await this.db.operation.updateMany({ where: { id, status: { in: from } }, data: patch });
+      const moved = await this.db.operation.updateMany({ where: { id, status: { in: from } }, data: patch as Prisma.OperationUpdateManyMutationInput });
       if (moved.count === 0) return null;
       return toOperation(await this.db.operation.findUniqueOrThrow({ where: { id } }));
     });

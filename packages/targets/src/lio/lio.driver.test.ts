@@ -42,6 +42,7 @@ const desired = (over: Partial<DesiredTarget> = {}): DesiredTarget => ({
   iqn: IQN,
   sizeBytes: TEN_GIB,
   backing: backingFor('file', '/srv/bootlun', ID),
+  createBacking: true,
   initiators: [NODE],
   chap: null,
   mutualChap: null,
@@ -335,19 +336,25 @@ describe('LioDriver listing and persistence', () => {
     ]);
   });
 
-  it('lists our backing files and our LVs only', async () => {
-    const files = host([], { others: (spec) => (spec.argv[0] === 'find' ? { stdout: `${SO}.img\nbootlun-other.img\n` } : undefined) });
-    expect(await lioDriver(files).listBackings()).toEqual([
-      { kind: 'file', path: '/srv/bootlun/bootlun-7c9e6679-7425-40de-944b-e07fc1f90ae7.img' },
-      { kind: 'file', path: '/srv/bootlun/bootlun-other.img' },
-    ]);
+  it('lists our backing files and our LVs only, with their sizes', async () => {
+    const files = host([], {
+      others: (spec) => {
+        if (spec.argv[0] === 'find') return { stdout: `${SO}.img\nbootlun-other.img\n` };
+        // A file that vanished between find and stat is left out.
+        if (spec.argv[0] === 'stat') return { code: 1, stdout: `1073741824 /srv/bootlun/${SO}.img\n`, stderr: "stat: cannot statx '/srv/bootlun/bootlun-other.img': No such file or directory\n" };
+        return undefined;
+      },
+    });
+    expect(await lioDriver(files).listBackings()).toEqual([{ backing: { kind: 'file', path: '/srv/bootlun/bootlun-7c9e6679-7425-40de-944b-e07fc1f90ae7.img' }, sizeBytes: 1024 ** 3 }]);
     expect(files.calls[0]?.argv).toEqual(['find', '/srv/bootlun', '-maxdepth', '1', '-type', 'f', '-name', 'bootlun-*.img', '-printf', '%f\\n']);
+    expect(files.calls[1]?.argv).toEqual(['stat', '--format=%s %n', '--', `/srv/bootlun/${SO}.img`, '/srv/bootlun/bootlun-other.img']);
 
     const volumes = host([], { lvsReports: [fixture('lvm/lvs-vg0.json')] });
-    expect(await lioDriver(volumes, 'block').listBackings()).toEqual([
+    expect((await lioDriver(volumes, 'block').listBackings()).map((s) => s.backing)).toEqual([
       { kind: 'block', volumeGroup: 'vg0', volumeName: SO },
       { kind: 'block', volumeGroup: 'vg0', volumeName: 'bootlun-0d4f3b52-9a1c-4e57-8f0e-6b2d9c7e1f30' },
     ]);
+    expect((await lioDriver(volumes, 'block').listBackings()).every((s) => s.sizeBytes > 0)).toBe(true);
   });
 
   const withSaved = (saved: string[] | null) => {

@@ -1,14 +1,19 @@
 import { CommandError, redactor, type CommandResult, type CommandRunner } from '@bootlun/exec';
-import { BACKING_PREFIX, backingPath } from '../backing';
-import { listVolumes, ensureVolume, removeVolume } from '../lvm/lvm.volumes';
+import { assertBackingLocation, BACKING_PREFIX, backingPath } from '../backing';
+import { filesystemCapacity } from '../capacity/filesystem.capacity';
+import { listVolumes, ensureVolume, removeVolume, volumeGroupSpace } from '../lvm/lvm.volumes';
 import {
+  missingBackingError,
   PermanentTargetError,
   type Backing,
+  type BackingStore,
   type DesiredTarget,
+  type HostCapacity,
   type ObservedTarget,
   type StepContext,
   type TargetDriver,
 } from '../target-driver';
+import { fileSizes } from '../file-sizes';
 import { ensureSparseFile, listBackingFiles, removeFile } from './file-backing';
 import { batchScript, checkWwn, deleteBackstore, deleteTarget, SAVECONFIG_ARGV, TARGETCLI_ARGV } from './lio.commands';
 import { parseRtslibDump } from './lio.parse';
@@ -74,7 +79,7 @@ export class LioDriver implements TargetDriver {
     if (conflict) throw new PermanentTargetError(conflict);
 
     await ctx.checkpoint();
-    const backingChanged = await this.prepareBacking(spec, desired.backing, state, ctx);
+    const backingChanged = await this.prepareBacking(spec, desired, state, ctx);
 
     await ctx.checkpoint();
     const steps = planTarget(spec, state, key);
@@ -140,16 +145,18 @@ export class LioDriver implements TargetDriver {
     return state.targets.map((t) => toObservedTarget(state, t, LIO_LUN));
   }
 
-  async listBackings(): Promise<Backing[]> {
+  async listBackings(): Promise<BackingStore[]> {
     const { runner, backingstoreType, backingstorePath } = this.options;
+    assertBackingLocation(backingstoreType, backingstorePath);
     if (backingstoreType === 'file') {
       const files = await listBackingFiles(runner, backingstorePath);
-      return files.map((file) => ({ kind: 'file', path: file }));
+      const sizes = await fileSizes(runner, files);
+      return files.filter((file) => sizes.has(file)).map((file) => ({ backing: { kind: 'file', path: file }, sizeBytes: sizes.get(file)! }));
     }
     const volumes = await listVolumes(runner, backingstorePath);
     return volumes
       .filter((lv) => lv.volumeName.startsWith(BACKING_PREFIX))
-      .map((lv) => ({ kind: 'block', volumeGroup: lv.volumeGroup, volumeName: lv.volumeName }));
+      .map((lv) => ({ backing: { kind: 'block', volumeGroup: lv.volumeGroup, volumeName: lv.volumeName }, sizeBytes: lv.sizeBytes }));
   }
 
   /** `targetcli saveconfig`, then proof: the saved file lists exactly the live iSCSI targets. */
@@ -173,14 +180,24 @@ export class LioDriver implements TargetDriver {
     }
   }
 
+  /** Through the runner, like every file step here: the directory or VG may be on another host (vm-agent). */
+  async capacity(): Promise<HostCapacity> {
+    const { runner, backingstoreType, backingstorePath } = this.options;
+    if (backingstoreType === 'file') return filesystemCapacity(runner, backingstorePath);
+    const vg = await volumeGroupSpace(runner, backingstorePath);
+    return { source: 'volume_group', location: backingstorePath, totalBytes: vg.sizeBytes, usedBytes: vg.sizeBytes - vg.freeBytes, freeBytes: vg.freeBytes };
+  }
+
   /**
    * Makes the backing store exist and be large enough before targetcli exports it.
    * Returns whether it changed anything. Skipped when the exported backstore is already
    * large enough, so a converged LUN costs one read and nothing else.
    */
-  private async prepareBacking(spec: LioTargetSpec, backing: Backing, state: LioState, ctx: StepContext): Promise<boolean> {
+  private async prepareBacking(spec: LioTargetSpec, desired: DesiredTarget, state: LioState, ctx: StepContext): Promise<boolean> {
+    const backing = desired.backing;
     const so = findStorageObject(state, spec.storageObject.name);
     if (so?.sizeBytes != null && so.sizeBytes >= spec.sizeBytes) return false;
+    if (!desired.createBacking && !(await this.backingExists(backing))) throw missingBackingError(backingPath(backing));
 
     if (backing.kind === 'file') {
       if (so?.sizeBytes != null) {
@@ -196,6 +213,11 @@ export class LioDriver implements TargetDriver {
     await ctx.step(so ? 'grow logical volume' : 'create logical volume', 25);
     await ensureVolume(this.options.runner, backing, spec.sizeBytes);
     return true;
+  }
+
+  private async backingExists(backing: Backing): Promise<boolean> {
+    if (backing.kind === 'file') return (await fileSizes(this.options.runner, [backing.path])).has(backing.path);
+    return (await listVolumes(this.options.runner, backing.volumeGroup)).some((lv) => lv.volumeName === backing.volumeName);
   }
 
   private digestKey(): string {

@@ -21,7 +21,7 @@ const PORTAL = { ip: '192.0.2.10', port: 3260 };
 
 const spec = (over: Partial<DesiredTarget> = {}) =>
   lioTargetSpec(
-    { iqn: IQN, sizeBytes: 10 * 2 ** 30, backing: backingFor('file', '/srv/bootlun', ID), initiators: [NODE], chap: null, mutualChap: null, ...over },
+    { iqn: IQN, sizeBytes: 10 * 2 ** 30, backing: backingFor('file', '/srv/bootlun', ID), createBacking: true, initiators: [NODE], chap: null, mutualChap: null, ...over },
     PORTAL,
   );
 const lines = (steps: { lines: string[] }[]) => steps.flatMap((s) => s.lines);

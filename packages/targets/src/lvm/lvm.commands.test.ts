@@ -1,4 +1,4 @@
-import { lvcreateArgv, lvextendArgv, lvmSize, lvremoveArgv, lvsArgv } from './lvm.commands';
+import { lvcreateArgv, lvextendArgv, lvmSize, lvremoveArgv, lvsArgv, vgsArgv } from './lvm.commands';
 
 const LV = { volumeGroup: 'vg0', volumeName: 'bootlun-7c9e6679-7425-40de-944b-e07fc1f90ae7' };
 
@@ -29,5 +29,12 @@ describe('lvm commands', () => {
     expect(() => lvsArgv('-vg')).toThrow('invalid volume group name');
     expect(() => lvremoveArgv({ volumeGroup: 'vg0', volumeName: 'a/b' })).toThrow('invalid logical volume name');
     expect(() => lvcreateArgv({ volumeGroup: 'vg 0', volumeName: 'x' }, 1024)).toThrow('invalid volume group name');
+  });
+});
+
+describe('vgs', () => {
+  it('asks for size and free space of one VG in plain bytes, without headings', () => {
+    expect(vgsArgv('bootlun')).toEqual(['vgs', '--noheadings', '--units', 'b', '--nosuffix', '--options', 'vg_size,vg_free', 'bootlun']);
+    expect(() => vgsArgv('-a')).toThrow('invalid volume group name');
   });
 });

@@ -1,3 +1,5 @@
+import { LVM_NAME_PATTERN } from '@bootlun/contracts';
+
 /**
  * Pure argv builders for the LVM steps of a block backing store. Sizes go to LVM in
  * 512-byte sectors (`<n>s`), rounded up, so LVM never has to guess a unit; LVM itself
@@ -6,8 +8,8 @@
 
 const SECTOR_BYTES = 512;
 
-/** LVM's own rule for VG and LV names: letters, digits and `+ _ . -`, not starting with `-`. */
-const LVM_NAME = /^[A-Za-z0-9+_.][A-Za-z0-9+_.-]{0,126}$/;
+/** LVM's own rule for VG and LV names, the one the API checks a backend's volume group with. */
+const LVM_NAME = LVM_NAME_PATTERN;
 
 export interface VolumeRef {
   volumeGroup: string;
@@ -70,4 +72,10 @@ export function lvsArgv(volumeGroup: string): string[] {
     '--options', 'lv_name,vg_name,lv_size,lv_path',
     volumeGroup,
   ];
+}
+
+/** Size and free space of one VG in bytes, one line without headings. */
+export function vgsArgv(volumeGroup: string): string[] {
+  assertLvmName('volume group', volumeGroup);
+  return ['vgs', '--noheadings', '--units', 'b', '--nosuffix', '--options', 'vg_size,vg_free', volumeGroup];
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { classifyLvmError, parseLvsJson } from './lvm.parse';
+import { classifyLvmError, parseLvsJson, parseVgs } from './lvm.parse';
 
 const fixture = (name: string) => readFileSync(path.join(__dirname, '../../../../test/fixtures/lvm', name), 'utf8');
 
@@ -48,5 +48,26 @@ describe('classifyLvmError', () => {
     ['  Internal error: something else', 'unknown'],
   ])('%s → %s', (stderr, expected) => {
     expect(classifyLvmError(stderr)).toBe(expected);
+  });
+});
+
+describe('parseVgs', () => {
+  it('reads size and free bytes of an empty VG (captured from LVM 2.03.16)', () => {
+    expect(parseVgs(fixture('vgs-bootlun-empty.txt'))).toEqual({ sizeBytes: 8585740288, freeBytes: 8585740288 });
+  });
+
+  it('reads a VG with 3 GiB of LVs', () => {
+    expect(parseVgs(fixture('vgs-bootlun-used.txt'))).toEqual({ sizeBytes: 8585740288, freeBytes: 8585740288 - 3 * 2 ** 30 });
+  });
+
+  it('tolerates the B suffix and warning lines', () => {
+    expect(parseVgs('  WARNING: Failed to check for active volumes in volume group "bootlun".\n  8585740288B 4194304B\n')).toEqual({ sizeBytes: 8585740288, freeBytes: 4194304 });
+  });
+
+  it('rejects anything but one row of two byte counts', () => {
+    expect(() => parseVgs('')).toThrow('got 0');
+    expect(() => parseVgs('  8.00g 8.00g\n')).toThrow('got 0');
+    expect(() => parseVgs('  1 1\n  2 2\n')).toThrow('got 2');
+    expect(() => parseVgs('  1024 2048\n')).toThrow('more free');
   });
 });

@@ -53,3 +53,22 @@ export function classifyLvmError(stderr: string): LvmFailure {
   if (/in use|is open|contains a filesystem in use/i.test(stderr)) return 'lv-in-use';
   return 'unknown';
 }
+
+/** A volume group's size and free space as `vgs --noheadings --units b --nosuffix -o vg_size,vg_free` reports it. */
+export interface VolumeGroupSpace {
+  sizeBytes: number;
+  freeBytes: number;
+}
+
+// With `--units b` a size is digits, followed by `B` unless `--nosuffix`.
+const VGS_ROW = /^\s*(\d+)B?\s+(\d+)B?\s*$/;
+
+/** Parses the one report line of one VG; other lines (warnings) are ignored. */
+export function parseVgs(stdout: string): VolumeGroupSpace {
+  const rows = stdout.split('\n').map((line) => VGS_ROW.exec(line)).filter((m): m is RegExpExecArray => m !== null);
+  if (rows.length !== 1) throw new Error(`expected one vgs row of size and free bytes, got ${rows.length}: ${JSON.stringify(stdout.slice(0, 200))}`);
+  const sizeBytes = Number(rows[0]![1]);
+  const freeBytes = Number(rows[0]![2]);
+  if (freeBytes > sizeBytes) throw new Error(`vgs reports more free (${freeBytes}) than size (${sizeBytes})`);
+  return { sizeBytes, freeBytes };
+}

@@ -1,7 +1,7 @@
 import { CommandError, type CommandResult, type CommandRunner } from '@bootlun/exec';
 import { PermanentTargetError } from '../target-driver';
-import { lvcreateArgv, lvextendArgv, lvremoveArgv, lvsArgv, type VolumeRef } from './lvm.commands';
-import { classifyLvmError, parseLvsJson, type LogicalVolume } from './lvm.parse';
+import { lvcreateArgv, lvextendArgv, lvremoveArgv, lvsArgv, vgsArgv, type VolumeRef } from './lvm.commands';
+import { classifyLvmError, parseLvsJson, parseVgs, type LogicalVolume, type VolumeGroupSpace } from './lvm.parse';
 
 /**
  * Idempotent LV steps: look (`lvs`), act only where the VG differs, read back.
@@ -28,6 +28,13 @@ export async function listVolumes(runner: CommandRunner, volumeGroup: string): P
   const result = await run(runner, lvsArgv(volumeGroup));
   if (result.code !== 0) fail(result);
   return parseLvsJson(result.stdout);
+}
+
+/** Size and free space of `volumeGroup`; read-only. */
+export async function volumeGroupSpace(runner: CommandRunner, volumeGroup: string): Promise<VolumeGroupSpace> {
+  const result = await run(runner, vgsArgv(volumeGroup));
+  if (result.code !== 0) fail(result);
+  return parseVgs(result.stdout);
 }
 
 async function findVolume(runner: CommandRunner, ref: VolumeRef): Promise<LogicalVolume | undefined> {

@@ -2,8 +2,10 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { CommandRunner } from '@bootlun/exec';
 import { BACKING_PREFIX } from '../backing';
-import { PermanentTargetError } from '../target-driver';
-import { ensureBackingFile, fileSizes, listBackingFiles, removeBackingFile } from './tgt.backing-file';
+import { filesystemCapacity, localFilesystemCapacity } from '../capacity/filesystem.capacity';
+import { PermanentTargetError, type HostCapacity } from '../target-driver';
+import { fileSizes } from '../file-sizes';
+import { ensureBackingFile, listBackingFiles, removeBackingFile } from './tgt.backing-file';
 
 /** The sparse backing files of a tgt host. */
 export interface BackingFiles {
@@ -15,6 +17,8 @@ export interface BackingFiles {
   remove(file: string): Promise<void>;
   /** Full paths of our backing files in `dir`, sorted. */
   list(dir: string): Promise<string[]>;
+  /** Size and free space of the filesystem that holds `dir`. */
+  capacity(dir: string): Promise<HostCapacity>;
 }
 
 /** Through the command runner (truncate, stat, rm, find): for a `sudo -n` prefix. */
@@ -24,6 +28,7 @@ export class RunnerBackingFiles implements BackingFiles {
   ensure = (file: string, sizeBytes: number) => ensureBackingFile(this.runner, file, sizeBytes);
   remove = (file: string) => removeBackingFile(this.runner, file);
   list = (dir: string) => listBackingFiles(this.runner, dir);
+  capacity = (dir: string) => filesystemCapacity(this.runner, dir);
 }
 
 const PERMANENT_CODES = new Set(['ENOENT', 'ENOTDIR', 'EACCES', 'EPERM', 'EROFS', 'EISDIR']);
@@ -79,5 +84,9 @@ export class LocalBackingFiles implements BackingFiles {
     } catch (err) {
       permanentOr(err, `cannot list backing directory ${dir}`);
     }
+  }
+
+  capacity(dir: string): Promise<HostCapacity> {
+    return localFilesystemCapacity(dir);
   }
 }

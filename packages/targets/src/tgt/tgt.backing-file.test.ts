@@ -1,6 +1,7 @@
 import { CommandError, RecordingRunner } from '@bootlun/exec';
 import { PermanentTargetError } from '../target-driver';
-import { ensureBackingFile, fileSizes, listBackingFiles, removeBackingFile } from './tgt.backing-file';
+import { fileSizes } from '../file-sizes';
+import { ensureBackingFile, listBackingFiles, removeBackingFile } from './tgt.backing-file';
 
 /** Command building and exit-code handling only; the e2e test makes real files. */
 const FILE = '/srv/luns/bootlun-1.img';

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { CommandError, type CommandResult, type CommandRunner } from '@bootlun/exec';
 import { BACKING_PREFIX } from '../backing';
+import { fileSizes } from '../file-sizes';
 import { PermanentTargetError } from '../target-driver';
 
 /**
@@ -18,11 +19,6 @@ export function growArgv(file: string, sizeBytes: number): string[] {
   return ['truncate', `--size=>${sizeBytes}`, '--', file];
 }
 
-/** Size and name per line; missing files are reported on stderr and skipped. */
-export function statArgv(files: readonly string[]): string[] {
-  return ['stat', '--format=%s %n', '--', ...files];
-}
-
 export function removeArgv(file: string): string[] {
   return ['rm', '-f', '--', file];
 }
@@ -37,23 +33,6 @@ function fail(result: CommandResult, what: string): never {
   const detail = result.stderr.trim().split('\n')[0] ?? '';
   if (PERMANENT.test(result.stderr)) throw new PermanentTargetError(`${what}: ${detail}`);
   throw CommandError.fromResult(result, (s) => s);
-}
-
-/** Byte sizes of the files that exist (absent ones are left out). */
-export async function fileSizes(runner: CommandRunner, files: readonly string[]): Promise<Map<string, number>> {
-  const sizes = new Map<string, number>();
-  if (files.length === 0) return sizes;
-  const result = await runner.run({ argv: statArgv(files), timeoutMs: TIMEOUT_MS });
-  for (const line of result.stdout.split('\n')) {
-    const m = /^(\d+) (.+)$/.exec(line);
-    if (m) sizes.set(m[2]!, Number(m[1]));
-  }
-  // stat exits 1 when a file is missing; anything else on stderr is a real failure.
-  const otherErrors = result.stderr
-    .split('\n')
-    .filter((line) => line.trim() !== '' && !/No such file or directory/.test(line));
-  if (result.code !== 0 && otherErrors.length > 0) fail({ ...result, stderr: otherErrors.join('\n') }, 'cannot read backing file sizes');
-  return sizes;
 }
 
 /** Creates or grows `file` to at least `sizeBytes`; returns its size afterwards. */

@@ -1,9 +1,12 @@
 import type { CommandRunner } from '@bootlun/exec';
 import {
+  missingBackingError,
   PermanentTargetError,
   type Backing,
+  type BackingStore,
   type ChapCredentials,
   type DesiredTarget,
+  type HostCapacity,
   type ObservedTarget,
   type StepContext,
   type TargetDriver,
@@ -16,6 +19,7 @@ import { readConfigIfPresent, writeConfigAtomically } from './tgt.config-file';
 import { parseTgtConfigSecrets, renderTgtConfig, type TgtConfigTarget } from './tgt.config';
 import { parseAccounts, parsePortals, parseTargets, type TgtTarget } from './tgt.parse';
 import { divergence, lunShowsSize, nextTid, ourLun, planAcl, TGT_LUN, toObservedTarget, type AclStep } from './tgt.plan';
+import { assertBackingLocation } from '../backing';
 import { assertTgtCompatible } from './tgt.validate';
 
 export interface TgtDriverOptions {
@@ -28,6 +32,8 @@ export interface TgtDriverOptions {
   backingDir: string;
   /** Config file persist() writes for the tgt service, e.g. /etc/tgt/conf.d/bootlun.conf. */
   configFile: string;
+  /** An older config file to take known CHAP secrets from too (read only). */
+  legacyConfigFile?: string;
   /** For the backing files only (truncate, stat, rm, find); tgtd itself is spoken to over its socket. */
   runner: CommandRunner;
   /** Our targets' IQN prefix: persist() writes only these, removeTarget() deletes accounts only of these. */
@@ -91,6 +97,7 @@ export class TgtDriver implements TargetDriver {
 
     await ctx.checkpoint();
     await ctx.step('backing file', 15);
+    if (!desired.createBacking && !(await this.files.sizes([file])).has(file)) throw missingBackingError(file);
     const fileSize = await this.files.ensure(file, desired.sizeBytes);
 
     await ctx.checkpoint();
@@ -168,9 +175,17 @@ export class TgtDriver implements TargetDriver {
     return targets.map((t) => toObservedTarget(t, sizes.get(ourLun(t)?.backingStorePath ?? '')));
   }
 
-  async listBackings(): Promise<Backing[]> {
+  async listBackings(): Promise<BackingStore[]> {
+    assertBackingLocation('file', this.options.backingDir);
     const files = await this.files.list(this.options.backingDir);
-    return files.map((file) => ({ kind: 'file', path: file }));
+    const sizes = await this.files.sizes(files);
+    // A file deleted between the listing and the stat is simply not there any more.
+    return files.filter((file) => sizes.has(file)).map((file) => ({ backing: { kind: 'file', path: file }, sizeBytes: sizes.get(file)! }));
+  }
+
+  /** The filesystem of the backing directory (tgt serves file backing stores only). */
+  capacity(): Promise<HostCapacity> {
+    return this.files.capacity(this.options.backingDir);
   }
 
   /**
@@ -182,6 +197,9 @@ export class TgtDriver implements TargetDriver {
   async persist(): Promise<void> {
     const state = await this.readState();
     const known = parseTgtConfigSecrets(await readConfigIfPresent(this.options.configFile));
+    if (this.options.legacyConfigFile) {
+      for (const [user, secret] of parseTgtConfigSecrets(await readConfigIfPresent(this.options.legacyConfigFile))) if (!known.has(user)) known.set(user, secret);
+    }
     for (const [user, secret] of this.secrets) known.set(user, secret);
 
     const entries: TgtConfigTarget[] = [];

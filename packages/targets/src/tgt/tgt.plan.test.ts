@@ -106,6 +106,7 @@ const desired: DesiredTarget = {
   iqn: 'iqn.2024-05.org.bootlun:lun-a',
   sizeBytes: GiB,
   backing: { kind: 'file', path: FILE },
+  createBacking: true,
   initiators: [A],
   chap: { username: 'bl1', secret: 'Secret1Secret1' },
   mutualChap: null,

@@ -6,6 +6,7 @@ const ok: DesiredTarget = {
   iqn: 'iqn.2024-05.org.bootlun:lun-a',
   sizeBytes: 1024 ** 3,
   backing: { kind: 'file', path: '/srv/luns/bootlun-0b7e.img' },
+  createBacking: true,
   initiators: ['iqn.2024-05.org.example:node-a'],
   chap: { username: 'bl0b7e', secret: 'AbCdEf234567hjkm' },
   mutualChap: { username: 'bt0b7e', secret: 'ZyXwVu98765432pq' },
@@ -24,7 +25,15 @@ function failure(change: Partial<DesiredTarget>): string {
 describe('assertTgtCompatible', () => {
   it('accepts what the project produces', () => {
     expect(() => assertTgtCompatible(ok, DIR)).not.toThrow();
-    expect(() => assertTgtCompatible({ ...ok, chap: null, mutualChap: null, initiators: [] }, '/srv/luns/')).not.toThrow();
+    expect(() => assertTgtCompatible({ ...ok, chap: null, mutualChap: null, initiators: [] }, DIR)).not.toThrow();
+  });
+
+  it('refuses a backing directory the API would refuse (the shared backingstore_path rule)', () => {
+    for (const dir of ['/etc', '/', '/srv/luns/', '/srv/a b', '/srv/$(id)', '/srv/luns\n', '/srv/x\u0000']) {
+      const file = `${dir.replace(/\/$/, '')}/bootlun-0b7e.img`;
+      expect(() => assertTgtCompatible({ ...ok, backing: { kind: 'file', path: file } }, dir)).toThrow(PermanentTargetError);
+      expect(() => assertTgtCompatible({ ...ok, backing: { kind: 'file', path: file } }, dir)).toThrow(/backingstore_path/);
+    }
   });
 
   it('refuses values tgtd or tgt-admin would split or run through the shell', () => {

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { BACKING_PREFIX } from '../backing';
+import { assertBackingLocation, BACKING_PREFIX } from '../backing';
 import { PermanentTargetError, type DesiredTarget } from '../target-driver';
 
 /**
@@ -30,6 +30,7 @@ export function assertTgtCompatible(desired: DesiredTarget, backingDir: string):
   if (desired.backing.kind !== 'file') {
     throw new PermanentTargetError('the tgt driver serves file backing stores only (backingstore_type file)');
   }
+  assertBackingLocation('file', backingDir);
   const file = desired.backing.path;
   if (!FILE_PATH.test(file)) fail(`backing path ${JSON.stringify(file)}`);
   if (path.posix.dirname(file) !== path.posix.resolve(backingDir) || !path.posix.basename(file).startsWith(BACKING_PREFIX)) {

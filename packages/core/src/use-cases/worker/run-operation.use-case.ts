@@ -2,7 +2,8 @@ import type { StepContext } from '@bootlun/targets';
 import { settledStatus } from '../../domain/lun-rules';
 import type { Lun, Operation } from '../../domain/model';
 import { desiredTargetFor } from './desired-target';
-import { reconcileBackend } from './reconcile-backend.use-case';
+import { convergeTarget, removeBacking, removeTarget } from './host-objects';
+import { reconcileBackend, reportJson, type DriftReport } from './reconcile-backend.use-case';
 import { OperationCancelled, type WorkerDeps } from './worker-deps';
 
 /**
@@ -42,11 +43,13 @@ async function succeed(deps: WorkerDeps, op: Operation, step = 'done'): Promise<
 /** Create, assign, unassign, update, resize: make the host match the LUN's current desired state. */
 async function convergeLun(deps: WorkerDeps, op: Operation, lun: Lun, ctx: StepContext): Promise<void> {
   await ctx.step('converge target', 5);
-  const observed = await deps.driver.converge(await desiredTargetFor(deps, lun), ctx);
+  // Only a LUN that never held data may get a fresh backing store; elsewhere a missing one is lost data.
+  const createBacking = op.kind === 'create' || lun.lunNumber === null;
+  const observed = await convergeTarget(deps, await desiredTargetFor(deps, lun, { createBacking }), ctx);
   for (const stale of op.params.staleIqns ?? []) {
     await ctx.checkpoint();
     await ctx.step(`remove old target ${stale}`, 90);
-    await deps.driver.removeTarget(stale, ctx);
+    await removeTarget(deps, stale, ctx);
   }
   deps.requestPersist();
   // Only the operation of the LUN's current generation may settle its status.
@@ -57,10 +60,10 @@ async function convergeLun(deps: WorkerDeps, op: Operation, lun: Lun, ctx: StepC
 
 async function deleteLun(deps: WorkerDeps, op: Operation, lun: Lun, ctx: StepContext): Promise<void> {
   await ctx.step('remove target', 20);
-  await deps.driver.removeTarget(lun.iqn, ctx);
-  for (const stale of op.params.staleIqns ?? []) await deps.driver.removeTarget(stale, ctx);
+  await removeTarget(deps, lun.iqn, ctx);
+  for (const stale of op.params.staleIqns ?? []) await removeTarget(deps, stale, ctx);
   await ctx.step('remove backing store', 60);
-  await deps.driver.removeBacking(deps.backingFor(lun.id), ctx);
+  await removeBacking(deps, deps.backingFor(lun.id), ctx);
   deps.requestPersist();
   await deps.repos.luns.removeAt(lun.id, op.lunGeneration ?? -1);
   await succeed(deps, op);
@@ -70,8 +73,8 @@ async function deleteLun(deps: WorkerDeps, op: Operation, lun: Lun, ctx: StepCon
 async function rollBackCreate(deps: WorkerDeps, op: Operation, lun: Lun | null): Promise<void> {
   const quiet: StepContext = { step: async () => undefined, checkpoint: async () => undefined };
   if (lun) {
-    await deps.driver.removeTarget(lun.iqn, quiet);
-    await deps.driver.removeBacking(deps.backingFor(lun.id), quiet);
+    await removeTarget(deps, lun.iqn, quiet);
+    await removeBacking(deps, deps.backingFor(lun.id), quiet);
     deps.requestPersist();
     await deps.repos.luns.removeAt(lun.id, op.lunGeneration ?? -1);
   }
@@ -79,13 +82,14 @@ async function rollBackCreate(deps: WorkerDeps, op: Operation, lun: Lun | null):
   deps.log('info', 'operation cancelled and rolled back', { operationId: op.id, lunId: op.lunId });
 }
 
-/** Runs one attempt of a claimed operation. Throws to let the queue retry. */
-export async function runOperation(deps: WorkerDeps, op: Operation): Promise<void> {
+/** Runs one attempt of a claimed operation (a reconcile returns its report). Throws to let the queue retry. */
+export async function runOperation(deps: WorkerDeps, op: Operation): Promise<DriftReport | void> {
   const ctx = stepContext(deps, op);
   if (op.kind === 'reconcile') {
-    await reconcileBackend(deps, ctx);
-    await succeed(deps, op);
-    return;
+    const report = await reconcileBackend(deps, ctx, { dryRun: op.params.dryRun === true });
+    await deps.repos.operations.update(op.id, { result: reportJson(report) });
+    await succeed(deps, op, report.dryRun ? 'dry run: nothing changed' : 'done');
+    return report;
   }
   const lun = op.lunId ? await deps.repos.luns.get(op.lunId) : null;
   try {
