@@ -1,4 +1,4 @@
-import { accessSync, closeSync, constants as fsConstants, lstatSync, mkdirSync, openSync, promises as fs, readdirSync, readFileSync, readlinkSync, rmdirSync, symlinkSync, unlinkSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants as fsConstants, lstatSync, mkdirSync, openSync, promises as fs, readdirSync, readlinkSync, readSync, rmdirSync, symlinkSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 
 /**
@@ -50,6 +50,8 @@ export function checkRelative(p: string): string {
   return p;
 }
 
+const READ_BUFFER = Buffer.alloc(64 * 1024);
+
 /**
  * node:fs on the real configfs (or on any directory standing in for it). The calls are
  * synchronous on purpose: every one is a small in-kernel operation, and going through
@@ -77,11 +79,25 @@ export class NodeConfigfs implements ConfigfsPort {
   }
 
   async read(file: string): Promise<string | null> {
+    let fd: number;
     try {
-      return readFileSync(this.abs(file), 'utf8');
+      fd = openSync(this.abs(file), 'r');
     } catch (err) {
       if (errno(err) === 'ENOENT') return null;
       throw err;
+    }
+    // open/read/close without readFileSync's fstat: an attribute is at most a page, and a
+    // save reads thousands of them (every syscall is dear under emulation).
+    try {
+      const chunks: Buffer[] = [];
+      for (;;) {
+        const n = readSync(fd, READ_BUFFER, 0, READ_BUFFER.length, null);
+        if (n === 0) break;
+        chunks.push(Buffer.from(READ_BUFFER.subarray(0, n)));
+      }
+      return Buffer.concat(chunks).toString('utf8');
+    } finally {
+      closeSync(fd);
     }
   }
 

@@ -114,11 +114,20 @@ async function readStorageObject(port: ConfigfsPort, hba: string, name: string, 
   return { plugin, name, hba, udevPath, sizeBytes: enabled ? sizeBytes : null, enabled, wwn };
 }
 
-export async function readStorageObjects(port: ConfigfsPort, sysfsRoot = '/sys'): Promise<{ hbas: string[]; storageObjects: ConfigfsStorageObject[] }> {
+/**
+ * The HBA directories and the storage objects in them; details (udev_path, info, size)
+ * only for the objects named in `only` when it is given: a converge must not cost a read
+ * of every backstore on a host with hundreds.
+ */
+export async function readStorageObjects(
+  port: ConfigfsPort,
+  sysfsRoot = '/sys',
+  only?: ReadonlySet<string>,
+): Promise<{ hbas: string[]; storageObjects: ConfigfsStorageObject[] }> {
   const hbas = (await port.list('core')).filter((e) => e.kind === 'dir' && pluginOfHba(e.name) !== null).map((e) => e.name);
   const perHba = await Promise.all(
     hbas.map(async (hba) => {
-      const children = (await port.list(`core/${hba}`)).filter((e) => e.kind === 'dir');
+      const children = (await port.list(`core/${hba}`)).filter((e) => e.kind === 'dir' && (!only || only.has(e.name)));
       return Promise.all(children.map((c) => readStorageObject(port, hba, c.name, sysfsRoot)));
     }),
   );
@@ -238,11 +247,11 @@ export async function readIscsiTargets(port: ConfigfsPort, options: ReadOptions)
   );
 }
 
-/** Backstores plus the requested iSCSI targets. */
-export async function readConfigfsState(port: ConfigfsPort, options: ReadOptions): Promise<ConfigfsState> {
-  const [{ hbas, storageObjects }, targets] = await Promise.all([
-    readStorageObjects(port, options.sysfsRoot),
-    readIscsiTargets(port, options),
-  ]);
+/** The requested iSCSI targets, plus the backstores they export and those named in `storageObjects`. */
+export async function readConfigfsState(port: ConfigfsPort, options: ReadOptions & { storageObjects?: readonly string[] }): Promise<ConfigfsState> {
+  const targets = await readIscsiTargets(port, options);
+  const names = new Set(options.storageObjects ?? []);
+  for (const t of targets) for (const tpg of t.tpgs) for (const lun of tpg.luns) if (lun.storageObject) names.add(lun.storageObject.name);
+  const { hbas, storageObjects } = await readStorageObjects(port, options.sysfsRoot, names);
   return { hbas, storageObjects, targets };
 }

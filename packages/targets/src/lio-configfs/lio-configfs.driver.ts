@@ -79,7 +79,8 @@ export class LioConfigfsDriver implements TargetDriver {
     checkDevicePath(spec.storageObject.path);
 
     await ctx.step('read LIO state', 10);
-    let state = await this.read([spec.iqn]);
+    const read = () => this.read([spec.iqn], undefined, [spec.storageObject.name]);
+    let state = await read();
     this.checkBackstore(spec, state);
 
     await ctx.checkpoint();
@@ -91,14 +92,14 @@ export class LioConfigfsDriver implements TargetDriver {
     if (ops.length === 0 && !backingChanged) return this.observed(state, spec.iqn);
     await ctx.step('verify LIO state', 85);
     // A grown LV changes what LIO exports without any configfs write: read again to see it.
-    if (ops.length === 0) state = await this.read([spec.iqn]);
+    if (ops.length === 0) state = await read();
     for (let round = 1; ops.length > 0; round++) {
       if (round > MAX_ROUNDS) {
         throw new Error(`LIO target ${spec.iqn} did not converge through configfs: ${ops.map(describe).join('; ')}`);
       }
       await ctx.step(`apply ${ops.length} configfs change(s)`, round === 1 ? 50 : 70);
       for (const op of ops) await this.apply(op);
-      state = await this.read([spec.iqn]);
+      state = await read();
       ops = this.plan(spec, state);
     }
     const so = state.storageObjects.find((s) => s.name === spec.storageObject.name);
@@ -124,7 +125,8 @@ export class LioConfigfsDriver implements TargetDriver {
   async removeBacking(backing: Backing, ctx: StepContext): Promise<void> {
     const name = storageObjectName(backing);
     await ctx.step('read LIO state', 10);
-    const so = (await readStorageObjects(this.configfs, this.options.sysfsRoot)).storageObjects.find((s) => s.name === name);
+    const only = new Set([name]);
+    const so = (await readStorageObjects(this.configfs, this.options.sysfsRoot, only)).storageObjects.find((s) => s.name === name);
     if (so) {
       if (so.plugin !== 'fileio' && so.plugin !== 'block') throw new PermanentTargetError(`backstore ${name} is a ${so.plugin} backstore, not ours`);
       await ctx.checkpoint();
@@ -136,7 +138,7 @@ export class LioConfigfsDriver implements TargetDriver {
         if ((err as NodeJS.ErrnoException).code === 'EBUSY') throw new PermanentTargetError(`backstore ${name} is still exported by a LUN`);
         throw err;
       }
-      const after = (await readStorageObjects(this.configfs, this.options.sysfsRoot)).storageObjects;
+      const after = (await readStorageObjects(this.configfs, this.options.sysfsRoot, only)).storageObjects;
       if (after.some((s) => s.name === name)) throw new Error(`LIO backstore ${name} is still present after delete`);
     }
     await ctx.checkpoint();
@@ -199,7 +201,8 @@ export class LioConfigfsDriver implements TargetDriver {
         .filter((t) => t.fabric === 'iscsi' && typeof t.wwn === 'string' && t.wwn.startsWith(prefix))
         .map((t) => t.wwn!),
     );
-    const live = new Set((await readIscsiTargets(this.configfs, { wwnPrefix: prefix, digestKey: this.digestKey })).map((t) => t.iqn));
+    // Names only: the document was built from the full tree a moment ago.
+    const live = new Set((await this.configfs.list('iscsi')).filter((e) => e.kind === 'dir' && e.name.startsWith(prefix) && e.name !== 'discovery_auth').map((e) => e.name));
     const unsaved = [...live].filter((iqn) => !savedIqns.has(iqn));
     const stale = [...savedIqns].filter((iqn) => !live.has(iqn));
     if (unsaved.length > 0 || stale.length > 0) {
@@ -219,8 +222,8 @@ export class LioConfigfsDriver implements TargetDriver {
     return { source: 'volume_group', location: backingstorePath, totalBytes: vg.sizeBytes, usedBytes: vg.sizeBytes - vg.freeBytes, freeBytes: vg.freeBytes };
   }
 
-  private read(wwns?: string[], wwnPrefix?: string): Promise<ConfigfsState> {
-    return readConfigfsState(this.configfs, { wwns, wwnPrefix, digestKey: this.digestKey, sysfsRoot: this.options.sysfsRoot });
+  private read(wwns?: string[], wwnPrefix?: string, storageObjects?: string[]): Promise<ConfigfsState> {
+    return readConfigfsState(this.configfs, { wwns, wwnPrefix, storageObjects, digestKey: this.digestKey, sysfsRoot: this.options.sysfsRoot });
   }
 
   private plan(spec: LioTargetSpec, state: ConfigfsState): ConfigfsOp[] {

@@ -60,7 +60,24 @@ const NOT_TARGETS = new Set(['discovery_auth', 'lio_version', 'version', 'cpus_a
 
 const strip = (s: string | null): string | null => (s === null ? null : s.trim());
 
+/** Where configfs keeps the same kind of object: names wildcarded, HBAs by plugin, tpgt_N / lun_N by kind. */
+function shapeOf(dir: string): string {
+  return dir
+    .split('/')
+    .map((part, i, parts) => {
+      if (['core', 'iscsi', 'attrib', 'param', 'auth', 'alua', 'acls', 'lun', 'np', 'discovery_auth'].includes(part)) return part;
+      if (parts[0] === 'core' && i === 1) return part.replace(/_\d+$/, '');
+      if (/^tpgt_\d+$/.test(part)) return 'tpgt';
+      if (/^lun_\d+$/.test(part)) return 'lun_N';
+      return '*';
+    })
+    .join('/');
+}
+
 class Reader {
+  /** Which files of an object kind the owner may write is the kernel's fixed layout: asked once per kind. */
+  private readonly writable = new Map<string, Set<string>>();
+
   constructor(
     readonly port: ConfigfsPort,
     readonly options: BuildOptions,
@@ -79,17 +96,34 @@ class Reader {
     return t !== null && /^-?\d+$/.test(t) ? Number(t) : null;
   }
 
+  private async writableFiles(dir: string): Promise<string[]> {
+    const shape = shapeOf(dir);
+    let known = this.writable.get(shape);
+    if (!known) {
+      known = new Set(await this.port.writableFiles(dir));
+      this.writable.set(shape, known);
+      return [...known];
+    }
+    const present = (await this.port.list(dir)).filter((e) => e.kind === 'file').map((e) => e.name);
+    // A file this kind did not show before (another kernel module version?) is asked about once more.
+    if (present.some((n) => !known.has(n) && !this.writable.has(`${shape}/-${n}`))) {
+      for (const n of await this.port.writableFiles(dir)) known.add(n);
+      for (const n of present) this.writable.set(`${shape}/-${n}`, new Set());
+    }
+    return present.filter((n) => known.has(n));
+  }
+
   /** rtslib's CFSNode.dump: writable attrib/ files as integers where they are integers, writable param/ files as text. */
   async node(dir: string): Promise<JsonObject> {
     const d: JsonObject = {};
     const attributes: JsonObject = {};
-    for (const name of await this.port.writableFiles(`${dir}/attrib`)) {
+    for (const name of await this.writableFiles(`${dir}/attrib`)) {
       const value = await this.text(`${dir}/attrib/${name}`);
       if (value !== null) attributes[name] = /^-?\d+$/.test(value) ? Number(value) : value;
     }
     if (Object.keys(attributes).length > 0) d.attributes = attributes;
     const parameters: JsonObject = {};
-    for (const name of await this.port.writableFiles(`${dir}/param`)) {
+    for (const name of await this.writableFiles(`${dir}/param`)) {
       const value = await this.port.read(`${dir}/param/${name}`).catch(() => null);
       if (value !== null) parameters[name] = value.replace(/\s+$/, '');
     }
@@ -127,6 +161,7 @@ async function storageObjects(r: Reader, previous: JsonObject[]): Promise<Json[]
   for (const hba of await r.dirs('core')) {
     const plugin = pluginOfHba(hba);
     if (!plugin) continue;
+    await new Promise((resolve) => setImmediate(resolve));
     for (const name of await r.dirs(`core/${hba}`)) {
       const dir = `core/${hba}/${name}`;
       // An object that never finished configuring cannot be restored (and rtslib would not list it as usable).
@@ -275,6 +310,8 @@ export async function buildSaveconfig(port: ConfigfsPort, options: BuildOptions 
   for (const iqn of (await r.dirs(ISCSI)).filter((n) => !NOT_TARGETS.has(n))) {
     const tpgs: Json[] = [];
     for (const t of (await r.dirs(`${ISCSI}/${iqn}`)).filter((n) => /^tpgt_\d+$/.test(n))) tpgs.push(await iscsiTpg(r, iqn, t));
+    // configfs calls are synchronous (configfs.port.ts): let timers and sockets (job lock, heartbeat) run between targets.
+    await new Promise((resolve) => setImmediate(resolve));
     targets.push({ ...(await r.node(`${ISCSI}/${iqn}`)), fabric: 'iscsi', tpgs, wwn: iqn });
   }
   // Other fabrics (loopback, vhost, FC…) name their targets in fabric-specific ways this
