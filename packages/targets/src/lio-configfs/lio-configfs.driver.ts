@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { CommandRunner } from '@bootlun/exec';
+import { assertSavedMatchesLive } from '../atomic-file';
 import { assertBackingLocation, BACKING_PREFIX, backingPath } from '../backing';
 import { localFilesystemCapacity } from '../capacity/filesystem.capacity';
 import { DEFAULT_SAVECONFIG_PATH } from '../lio/lio.driver';
@@ -203,15 +204,7 @@ export class LioConfigfsDriver implements TargetDriver {
     );
     // Names only: the document was built from the full tree a moment ago.
     const live = new Set((await this.configfs.list('iscsi')).filter((e) => e.kind === 'dir' && e.name.startsWith(prefix) && e.name !== 'discovery_auth').map((e) => e.name));
-    const unsaved = [...live].filter((iqn) => !savedIqns.has(iqn));
-    const stale = [...savedIqns].filter((iqn) => !live.has(iqn));
-    if (unsaved.length > 0 || stale.length > 0) {
-      const parts: string[] = [];
-      if (unsaved.length > 0) parts.push(`not saved: ${unsaved.join(', ')}`);
-      if (stale.length > 0) parts.push(`saved but gone: ${stale.join(', ')}`);
-      // Another worker on this host may have changed LIO between our build and this read; the next save settles it.
-      throw new Error(`${file} does not match the live configuration (${parts.join('; ')})`);
-    }
+    assertSavedMatchesLive(file, live, savedIqns);
   }
 
   /** statfs on the backing directory (the worker runs on the storage host), or the volume group through LVM. */

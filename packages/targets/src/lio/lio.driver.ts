@@ -1,4 +1,5 @@
 import { CommandError, redactor, type CommandResult, type CommandRunner } from '@bootlun/exec';
+import { assertSavedMatchesLive } from '../atomic-file';
 import { assertBackingLocation, BACKING_PREFIX, backingPath } from '../backing';
 import { filesystemCapacity } from '../capacity/filesystem.capacity';
 import { listVolumes, ensureVolume, removeVolume, volumeGroupSpace } from '../lvm/lvm.volumes';
@@ -168,16 +169,8 @@ export class LioDriver implements TargetDriver {
     const state = await this.read({ storageObjects: false, saveconfigPath: savePath, hmacKey: this.digestKey() });
     if (!state.savedTargets) throw new Error(`targetcli saveconfig did not write ${savePath}`);
     const prefix = this.options.iqnPrefix?.toLowerCase() ?? '';
-    const live = new Set(state.targets.map((t) => t.iqn).filter((iqn) => iqn.startsWith(prefix)));
-    const saved = new Set(state.savedTargets.filter((iqn) => iqn.startsWith(prefix)));
-    const unsaved = [...live].filter((iqn) => !saved.has(iqn));
-    const stale = [...saved].filter((iqn) => !live.has(iqn));
-    if (unsaved.length > 0 || stale.length > 0) {
-      const parts: string[] = [];
-      if (unsaved.length > 0) parts.push(`not saved: ${unsaved.join(', ')}`);
-      if (stale.length > 0) parts.push(`saved but gone: ${stale.join(', ')}`);
-      throw new Error(`${savePath} does not match the live configuration (${parts.join('; ')})`);
-    }
+    const ours = (iqn: string) => iqn.startsWith(prefix);
+    assertSavedMatchesLive(savePath, state.targets.map((t) => t.iqn).filter(ours), state.savedTargets.filter(ours));
   }
 
   /** Through the runner, like every file step here: the directory or VG may be on another host (vm-agent). */

@@ -1,0 +1,64 @@
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { PermanentTargetError } from './target-driver';
+
+/**
+ * Writes a target configuration file that holds CHAP secrets: from this process only
+ * (never through a command whose argv or stdin another tool may log), 0600 before a byte
+ * goes in, and replaced atomically, so a reader (tgt-admin, targetctl at boot) sees the old
+ * file or the new one, never a part, even when the worker is killed mid-write.
+ * `what` names the file in errors ("tgt config file", "LIO saveconfig file").
+ */
+export async function writeSecretFileAtomically(file: string, text: string, what: string): Promise<void> {
+  const dir = path.dirname(file);
+  const temp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  let handle: FileHandle;
+  try {
+    handle = await fs.open(temp, 'wx', 0o600);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'EACCES' || code === 'EROFS' || code === 'ENOTDIR') {
+      throw new PermanentTargetError(`cannot write the ${what} in ${dir}: ${code}`);
+    }
+    throw err;
+  }
+  try {
+    await handle.chmod(0o600); // in case a umask stripped owner bits
+    await handle.writeFile(text, 'utf8');
+    await handle.sync();
+  } catch (err) {
+    await handle.close().catch(() => undefined);
+    await fs.rm(temp, { force: true });
+    throw err;
+  }
+  await handle.close();
+  try {
+    await fs.rename(temp, file);
+  } catch (err) {
+    await fs.rm(temp, { force: true });
+    throw err;
+  }
+  // The rename itself must survive a power cut.
+  const dirHandle = await fs.open(dir, 'r');
+  try {
+    await dirHandle.sync();
+  } finally {
+    await dirHandle.close();
+  }
+}
+
+/** Throws when the saved file and the live host disagree on which targets exist. */
+export function assertSavedMatchesLive(file: string, live: Iterable<string>, saved: Iterable<string>): void {
+  const liveSet = new Set(live);
+  const savedSet = new Set(saved);
+  const unsaved = [...liveSet].filter((iqn) => !savedSet.has(iqn));
+  const stale = [...savedSet].filter((iqn) => !liveSet.has(iqn));
+  if (unsaved.length === 0 && stale.length === 0) return;
+  const parts: string[] = [];
+  if (unsaved.length > 0) parts.push(`not saved: ${unsaved.join(', ')}`);
+  if (stale.length > 0) parts.push(`saved but gone: ${stale.join(', ')}`);
+  // Another worker on the host may have changed it between our save and this read; the next save settles it.
+  throw new Error(`${file} does not match the live configuration (${parts.join('; ')})`);
+}
