@@ -242,9 +242,9 @@ api.post('/storage/luns', async (req, res) => {
 api.get('/nodes', async (req, res) => {
   const page = pageOf(req.query);
   if (!page) return fail(res, 400, 'validation_error', 'limit must be 1-1000 and offset at least 0');
-  const rows = await pool.query(`SELECT id, mac_address, hostname, initiator_iqn, created_at, updated_at FROM nodes ORDER BY created_at LIMIT ${page.limit} OFFSET ${page.offset}`);
+  const rows = await pool.query(`SELECT id, mac_address, hostname, initiator_iqn, ip_address, created_at, updated_at FROM nodes ORDER BY created_at, id LIMIT ${page.limit} OFFSET ${page.offset}`);
   const count = await pool.query('SELECT count(*)::int AS total FROM nodes');
-  const data = rows.rows.map((r) => ({ id: r.id, mac_address: r.mac_address, hostname: r.hostname, initiator_iqn: r.initiator_iqn, created_at: r.created_at, updated_at: r.updated_at }));
+  const data = rows.rows.map((r) => ({ id: r.id, mac_address: r.mac_address, hostname: r.hostname, initiator_iqn: r.initiator_iqn, ip_address: r.ip_address, created_at: r.created_at, updated_at: r.updated_at }));
   res.json({ success: true, data, total: count.rows[0].total });
 });
 

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import ts from 'typescript';
@@ -13,16 +13,31 @@ export const ROOT = path.resolve(__dirname, '../..');
  * the Dockerfile or docker-compose.yml say something else.
  */
 export const PRODUCTION_COMMANDS = {
-  api: ['npm', 'run', 'api'],
-  worker: ['npm', 'run', 'worker'],
+  api: ['node', '--liftoff-only', 'dist/api.js'],
+  worker: ['node', '--liftoff-only', 'dist/worker.js'],
 } as const;
 
-/** The exec-form command of the Dockerfile's CMD and of docker-compose's worker service must be the ones above. */
+/** The production bundles (`npm run build`), made fresh so the bench measures the code in the tree. */
+export function buildProduction(): void {
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+/** `ExecStart=/usr/bin/node a b` of a systemd unit, as argv with `node` for the binary. */
+function execStart(unit: string): string | undefined {
+  const line = /^ExecStart=(.*)$/m.exec(readFileSync(path.join(ROOT, 'deploy/systemd', unit), 'utf8'))?.[1];
+  return line && JSON.stringify(line.trim().split(/\s+/).map((word, i) => (i === 0 ? path.basename(word) : word)));
+}
+
+/** The Dockerfile's CMD, docker-compose's worker command and the systemd units must run the commands above. */
 export function assertProductionCommands(): void {
   const cmd = /^CMD\s+(\[.*\])\s*$/m.exec(readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8'))?.[1];
   const compose = readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8');
   const workerCommand = /^ {2}worker:\n(?:(?! {2}\S).*\n)*? {4}command:\s*(\[.*\])\s*$/m.exec(compose)?.[1];
   const problems: string[] = [];
+  for (const [unit, want] of [['bootlun-api.service', PRODUCTION_COMMANDS.api], ['bootlun-worker.service', PRODUCTION_COMMANDS.worker]] as const) {
+    const got = execStart(unit);
+    if (got !== JSON.stringify(want)) problems.push(`deploy/systemd/${unit} runs ${got ?? 'nothing'}`);
+  }
   if (!cmd || JSON.stringify(JSON.parse(cmd)) !== JSON.stringify(PRODUCTION_COMMANDS.api)) problems.push(`Dockerfile CMD is ${cmd ?? 'missing'}, the bench runs ${JSON.stringify(PRODUCTION_COMMANDS.api)}`);
   if (!workerCommand || JSON.stringify(JSON.parse(workerCommand)) !== JSON.stringify(PRODUCTION_COMMANDS.worker)) {
     problems.push(`docker-compose worker command is ${workerCommand ?? 'missing'}, the bench runs ${JSON.stringify(PRODUCTION_COMMANDS.worker)}`);

@@ -125,12 +125,14 @@ describe('worker on a real tgt target', () => {
   });
 
   it('a failing command turns the LUN to error with the message, and the operation records the attempts', async () => {
-    const res = await s.h.as('operator').post('/api/v1/storage/luns', { name: unique('doomed'), size_gb: 1, target_id: s.backend.id });
-    // Break the backing directory behind the worker's back: the create must fail with the reason.
+    // Break the backing directory behind the worker's back, before the create exists (an idle
+    // worker may otherwise finish it first): the create must fail with the reason.
     const { rmSync, writeFileSync } = await import('node:fs');
     rmSync(s.backingDir, { recursive: true, force: true });
     writeFileSync(s.backingDir, 'not a directory');
     try {
+      const res = await s.h.as('operator').post('/api/v1/storage/luns', { name: unique('doomed'), size_gb: 1, target_id: s.backend.id });
+      expect(res.status).toBe(202);
       const failed = await waitForLun(s.h, res.body.data.id, (l) => l.status === 'error', 30_000);
       expect(failed.error_message).toMatch(/backing|director|not a directory|ENOTDIR/i);
       const op = await waitForOperation(s.h, res.body.data.operation_id, ['failed']);

@@ -1,9 +1,11 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { migrateDeploy } from '@bootlun/db';
 import request from 'supertest';
 import { startApiProcess } from '../support/api-process';
 import { backendBody, startApiHarness, unique, type ApiHarness } from '../support/api-harness';
+import { createEmptyDatabase, dropTestDatabase } from '../support/test-db';
 
 let h: ApiHarness;
 beforeAll(async () => (h = await startApiHarness()));
@@ -45,11 +47,19 @@ describe('production start', () => {
   });
 
   it('starts with "any" spelled out', async () => {
-    const api = await startApiProcess({ NODE_ENV: 'production', BOOT_ALLOWED_NETWORKS: 'any' });
+    // A database of its own: production also refuses sealed CHAP secrets it cannot open, and the
+    // run's shared database holds whatever other files stored (this test is about the network setting).
+    const db = await createEmptyDatabase();
     try {
-      expect((await fetch(`${api.baseUrl}/healthz`)).status).toBe(200);
+      await migrateDeploy(db.url);
+      const api = await startApiProcess({ NODE_ENV: 'production', BOOT_ALLOWED_NETWORKS: 'any', DATABASE_URL: db.url });
+      try {
+        expect((await fetch(`${api.baseUrl}/healthz`)).status).toBe(200);
+      } finally {
+        await api.stop();
+      }
     } finally {
-      await api.stop();
+      await dropTestDatabase(db.name);
     }
   });
 });

@@ -7,6 +7,7 @@ import type { Express } from 'express';
 import pino from 'pino';
 import request from 'supertest';
 import { buildApp } from '../../apps/api/src/app';
+import { CachedApiKeyRepository } from '../../apps/api/src/http/api-key-cache';
 import { bootRoutes } from '../../apps/api/src/routes/boot.routes';
 import { healthRoutes } from '../../apps/api/src/routes/health.routes';
 
@@ -39,7 +40,8 @@ export async function startApiHarness(envOverrides: Record<string, string> = {},
   const services = createServices(env, logger, { failFastQueue: true });
   const dispatcher = new BullOperationDispatcher(services.queues, services.repos.operations, services.retry, logger);
   const core: CoreDeps = {
-    repos: services.repos,
+    // Every route, the revocation included, goes through the one cache: a key revoked here is refused here at once.
+    repos: { ...services.repos, apiKeys: new CachedApiKeyRepository(services.repos.apiKeys, env.API_KEY_CACHE_MS) },
     dispatcher,
     secrets: services.secrets,
     audit: services.audit,

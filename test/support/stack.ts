@@ -32,7 +32,10 @@ export async function startStack(options: { workerEnv?: Record<string, string>; 
       backendBody({ name: unique('tgt') }, { portal_port: tgtd.portalPort, tgt_control_port: tgtd.controlPort, backingstore_path: backingDir, iqn_prefix: `iqn.2026-11.io.bootlun.${unique('e').replace('-', '')}` }),
     )
   ).body.data;
-  const workerEnv: Record<string, string> = { ...(options.apiEnv ?? {}), STORAGE_BACKEND: backend.name, TGT_CONFIG_DIR: path.join(dir, 'tgt-conf'), DATA_DIR: path.join(dir, 'data'), RETRY_CREATE_BACKOFF_MS: '200', RETRY_UPDATE_BACKOFF_MS: '200', ...options.workerEnv };
+  // The scheduled reconcile runs when a backend's first worker starts and then every interval: an hour
+  // keeps it from landing between a test's tampering and the reconcile the test asks for (a file on a
+  // loaded machine can outlast the default 5 minutes). Tests that reconcile ask for it explicitly.
+  const workerEnv: Record<string, string> = { ...(options.apiEnv ?? {}), STORAGE_BACKEND: backend.name, TGT_CONFIG_DIR: path.join(dir, 'tgt-conf'), DATA_DIR: path.join(dir, 'data'), RETRY_CREATE_BACKOFF_MS: '200', RETRY_UPDATE_BACKOFF_MS: '200', RECONCILE_INTERVAL_MS: '3600000', ...options.workerEnv };
   const stack: Stack = {
     h,
     tgtd,

@@ -62,7 +62,7 @@ async function launch(controlPort: number, portalPort: number): Promise<Tgtd> {
 
   const client = new TgtadmClient({ controlPort, timeoutMs: 1_000 });
   try {
-    await Promise.race([spawnError, waitUntilAnswering(client, child, () => output)]);
+    await Promise.race([spawnError, waitUntilAnswering(client, child, portalPort, () => output)]);
   } catch (err) {
     child.kill('SIGKILL');
     await exited;
@@ -93,14 +93,16 @@ async function launch(controlPort: number, portalPort: number): Promise<Tgtd> {
   };
 }
 
-async function waitUntilAnswering(client: TgtadmClient, child: ChildProcess, log: () => string): Promise<void> {
+async function waitUntilAnswering(client: TgtadmClient, child: ChildProcess, portalPort: number, log: () => string): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`tgtd exited before answering: ${log().trim()}`);
     try {
       const system = await client.showSystem();
-      // The iSCSI driver must be up too, or the portal is not listening yet.
-      if (/iscsi: ready/.test(system)) return;
+      // The iSCSI driver must be up too, or the portal is not listening yet. And the daemon
+      // answering must be ours: when another test's tgtd already holds this control port,
+      // ours exits (it cannot take the lock), but until it does the socket is the other's.
+      if (/iscsi: ready/.test(system) && (await client.showPortals()).includes(`Portal: 127.0.0.1:${portalPort},`)) return;
     } catch {
       // not listening yet
     }

@@ -25,10 +25,18 @@ export async function startWorker(env: Record<string, string>): Promise<WorkerPr
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  await waitFor('worker to start', async () => {
-    if (child.exitCode !== null) throw new Error(`worker exited ${child.exitCode}: ${out}`);
-    return out.includes('worker started') ? true : undefined;
-  }, 30_000);
+  try {
+    await waitFor('worker to start', async () => {
+      if (child.exitCode !== null) throw new Error(`worker exited ${child.exitCode}: ${out}`);
+      return out.includes('worker started') ? true : undefined;
+    }, 30_000);
+  } catch (err) {
+    // A worker that is late but alive would go on consuming the backend's queue beside the
+    // next one the test starts (and its log would not be the one the test reads): kill it.
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+    throw new Error(`${(err as Error).message}\n--- worker output ---\n${out.slice(-3000)}`, { cause: err });
+  }
   return {
     child,
     output: () => out,

@@ -251,24 +251,6 @@ describe('persistence without targetcli', () => {
   });
 });
 
-describe('cost of one LUN, same guest, same run', () => {
-  it('create + assign a fileio LUN with CHAP and save: configfs in the guest vs targetcli through the agent', async () => {
-    const configfs = configfsInGuest('file');
-    const tcli = viaTargetcli(targetcli);
-    const c = fileDesired('cost-configfs', 'c0c0c0c0-0000-4000-8000-000000000005', { mutualChap: null });
-    const t = fileDesired('cost-targetcli', 'c0c0c0c0-0000-4000-8000-000000000006', { mutualChap: null });
-    await configfs.converge(c);
-    await configfs.persist();
-    await tcli.converge(t);
-    await tcli.persist();
-    const ms = (label: string) => timings.filter(([w]) => w === label).at(-1)![1];
-    const configfsTotal = ms('configfs converge cost-configfs') + ms('configfs persist');
-    const targetcliTotal = ms('targetcli converge cost-targetcli') + ms('targetcli persist');
-    notes.push(`create+assign+save of one fileio LUN: configfs ${configfsTotal} ms, targetcli ${targetcliTotal} ms (${(targetcliTotal / configfsTotal).toFixed(1)}x)`);
-    expect(configfsTotal).toBeLessThan(targetcliTotal);
-  });
-});
-
 describe('many LUNs on one host', () => {
   it('configfs: 30 create+assign with CHAP and one save in one worker process; targetcli: 3 with a save each (its per-change cost)', async () => {
     const desiredN = (prefix: string, i: number) =>
@@ -295,7 +277,7 @@ describe('many LUNs on one host', () => {
       `bulk: configfs ${N} LUNs ${Math.round(configfsMs)} ms (${Math.round(perConfigfs)} ms/LUN, the one save ${Math.round(savedMs)} ms); ` +
         `targetcli ${M} LUNs ${targetcliMs} ms (${Math.round(perTargetcli)} ms/LUN, save per LUN as the seed does) → ${(perTargetcli / perConfigfs).toFixed(1)}x per LUN`,
     );
-    expect(perConfigfs).toBeLessThan(perTargetcli);
+    // Speed is printed here and judged in benchmarks, never asserted in a test.
     expect((await configfsInGuest('file').listTargets(`${PREFIX}bulk-cfs-`)).length).toBe(N);
   }, 1_200_000);
 });

@@ -3,6 +3,7 @@ import type { CoreDeps } from '@bootlun/core';
 import { BullOperationDispatcher, OutboxSweeper } from '@bootlun/jobs';
 import { createLogger, createServices, prepareSealedSecrets } from '@bootlun/runtime';
 import { buildApp } from './app';
+import { CachedApiKeyRepository } from './http/api-key-cache';
 import { withCrashAfterCommit } from './faults';
 import { bootRoutes } from './routes/boot.routes';
 import { healthRoutes } from './routes/health.routes';
@@ -14,7 +15,8 @@ async function main(): Promise<void> {
   await prepareSealedSecrets(services, env, logger);
   const dispatcher = new BullOperationDispatcher(services.queues, services.repos.operations, services.retry, logger);
   const core: CoreDeps = {
-    repos: services.repos,
+    // Every route, the revocation included, goes through the one cache: a key revoked here is refused here at once.
+    repos: { ...services.repos, apiKeys: new CachedApiKeyRepository(services.repos.apiKeys, env.API_KEY_CACHE_MS) },
     dispatcher: withCrashAfterCommit(dispatcher, env),
     secrets: services.secrets,
     audit: services.audit,

@@ -64,6 +64,23 @@ describe('Heartbeat', () => {
     expect(warnings).toContain('reading the storage capacity failed');
   });
 
+  it('says offline after a beat still being written when it stops, never before it', async () => {
+    const written: string[] = [];
+    let release!: () => void;
+    const repo = {
+      recordHeartbeat: (_id: string, status: string) => (status === 'online' ? new Promise<void>((r) => (release = () => (written.push(status), r()))) : (written.push(status), Promise.resolve())),
+      recordCapacity: async () => undefined,
+    } as unknown as BackendRepository;
+    heartbeat = new Heartbeat(repo, 'b1', 60_000, quiet);
+    heartbeat.start(); // the first beat's write is in flight
+    const stopped = heartbeat.stop();
+    await new Promise((r) => setImmediate(r));
+    expect(written).toEqual([]);
+    release();
+    await stopped;
+    expect(written).toEqual(['online', 'offline']);
+  });
+
   it('stores nothing measured after stop, and says offline last', async () => {
     const backends = fakeBackends();
     let release: ((c: BackendCapacity) => void) | undefined;

@@ -23,6 +23,8 @@ export class Heartbeat {
   private stopped = false;
   private measuring = false;
   private lastMeasuredAt = Number.NEGATIVE_INFINITY;
+  /** Beats being written: stop() waits for them, so a late 'online' can never land after the final 'offline'. */
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
     private readonly backends: BackendRepository,
@@ -61,15 +63,22 @@ export class Heartbeat {
     }
   }
 
+  private tick(): void {
+    if (this.stopped) return;
+    const beat = this.beat().finally(() => this.inFlight.delete(beat));
+    this.inFlight.add(beat);
+  }
+
   start(): void {
-    void this.beat();
-    this.timer = setInterval(() => void this.beat(), this.intervalMs);
+    this.tick();
+    this.timer = setInterval(() => this.tick(), this.intervalMs);
     this.timer.unref();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    await Promise.all(this.inFlight);
     await this.backends.recordHeartbeat(this.backendId, 'offline', new Date()).catch(() => undefined);
   }
 }

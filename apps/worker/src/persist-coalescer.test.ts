@@ -1,3 +1,4 @@
+import { waitFor } from '../../../test/support/wait-for';
 import { PersistCoalescer } from './persist-coalescer';
 
 describe('PersistCoalescer', () => {
@@ -10,17 +11,16 @@ describe('PersistCoalescer', () => {
   });
 
   it('saves again for requests that arrive during a save', async () => {
-    let saves = 0;
-    let release!: () => void;
-    const c = new PersistCoalescer(() => new Promise<void>((r) => ((saves++, (release = r)))), () => undefined, 1);
+    const releases: Array<() => void> = [];
+    const c = new PersistCoalescer(() => new Promise<void>((r) => void releases.push(r)), () => undefined, 1);
     c.request();
-    await new Promise((r) => setTimeout(r, 20));
+    await waitFor('the first save to start', async () => (releases.length === 1 ? true : undefined), 5_000, 1);
     c.request(); // during the first save
-    release();
-    await new Promise((r) => setTimeout(r, 20));
-    release();
+    releases[0]!();
+    await waitFor('the second save to start on its own', async () => (releases.length === 2 ? true : undefined), 5_000, 1);
+    releases[1]!();
     await c.flush();
-    expect(saves).toBe(2);
+    expect(releases).toHaveLength(2);
   });
 
   it('keeps a failed save pending and reports it', async () => {
@@ -30,7 +30,7 @@ describe('PersistCoalescer', () => {
       if (calls++ === 0) throw new Error('disk full');
     }, (e) => errors.push(e.message), 1);
     c.request();
-    await new Promise((r) => setTimeout(r, 20));
+    await waitFor('the failed save to be reported', async () => (errors.length > 0 ? true : undefined), 5_000, 1);
     await c.flush();
     expect(errors).toEqual(['disk full']);
     expect(calls).toBe(2);

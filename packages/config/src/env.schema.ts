@@ -79,6 +79,11 @@ export const envSchema = z.object({
    * another one past the boot allow-list, the rate limit or into audit events.
    */
   TRUSTED_PROXIES: proxyList.default([]),
+  /**
+   * API: how long a looked-up API key is reused in the process (0: every request reads it).
+   * A key revoked through another replica, or in the database, is refused here within this time.
+   */
+  API_KEY_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
   /** Test-only fault point; inert unless NODE_ENV=test. */
   FAULT_CRASH_AFTER_COMMIT: bool.default(false),
 });

@@ -35,9 +35,14 @@ export class BullOperationDispatcher implements OperationDispatcher {
     try {
       await withTimeout(
         (async () => {
-          // A retried operation reuses its id: clear the finished job that holds it.
-          const previous = await queue.getJob(op.id);
-          if (previous && ((await previous.isFailed()) || (await previous.isCompleted()))) await previous.remove();
+          // A retried operation reuses its id: clear the finished job that holds it. An
+          // operation never enqueued nor started (every new one) has no job to look for; if
+          // an earlier add did land before the crash that lost its marker, that job is still
+          // waiting and the add below is a no-op under the same id.
+          if (op.enqueuedAt !== null || op.startedAt !== null) {
+            const previous = await queue.getJob(op.id);
+            if (previous && ((await previous.isFailed()) || (await previous.isCompleted()))) await previous.remove();
+          }
           await queue.add(jobNameFor(op.kind), payload, {
             jobId: op.id,
             attempts: op.maxAttempts,
@@ -52,7 +57,7 @@ export class BullOperationDispatcher implements OperationDispatcher {
       this.logger.warn({ operationId: op.id, err: (err as Error).message }, 'queue unreachable; operation left in the outbox');
       return 'deferred';
     }
-    await this.operations.update(op.id, { enqueuedAt: new Date(), jobId: op.id });
+    await this.operations.markEnqueued(op.id, new Date());
     return 'enqueued';
   }
 

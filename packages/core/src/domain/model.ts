@@ -16,6 +16,9 @@ export interface Backend {
   updatedAt: Date;
 }
 
+/** What request paths need of a backend: who it is and its settings, without the stats that cost an aggregate. */
+export type BackendRef = Pick<Backend, 'id' | 'name' | 'config'>;
+
 /** Room on a backend's storage host as its worker measured it (the backing directory's filesystem, or the volume group). */
 export interface BackendCapacity {
   source: 'filesystem' | 'volume_group';

@@ -1,5 +1,5 @@
 import type { ApiKeyRole, BackendConfig, OperationKind, OperationStatus } from '@bootlun/contracts';
-import type { ApiKey, Backend, BackendCapacity, BackendStatus, BootNode, Lun, LunPurpose, LunStatus, LunView, Operation, OperationParams } from '../domain/model';
+import type { ApiKey, Backend, BackendCapacity, BackendRef, BackendStatus, BootNode, Lun, LunPurpose, LunStatus, LunView, Operation, OperationParams } from '../domain/model';
 import type { SealedSecretRepository } from './sealed-secret.repository.port';
 
 export interface PageRequest {
@@ -18,6 +18,8 @@ export interface BackendRepository {
   /** Throws ConflictError while LUNs still live on it. */
   delete(id: string): Promise<void>;
   get(id: string): Promise<Backend | null>;
+  /** Id, name and config only: no stats, so no aggregate over the backend's LUNs (request paths that only need its settings). */
+  getRef(id: string): Promise<BackendRef | null>;
   /** By id when `ref` is a UUID, otherwise by name. */
   findByRef(ref: string): Promise<Backend | null>;
   list(page: PageRequest): Promise<Page<Backend>>;
@@ -85,7 +87,7 @@ export interface LunRepository {
   /** The node's assigned boot_from_san LUN, if any. */
   findBootLun(nodeId: string): Promise<LunView | null>;
   /** Inserts the LUN (generation 1) and its operation in one transaction. ConflictError on a taken name or IQN. */
-  createWithOperation(lun: NewLun, op: NewOperation): Promise<{ lun: LunView; operation: Operation }>;
+  createWithOperation(lun: NewLun, op: NewOperation): Promise<{ lun: Lun; operation: Operation }>;
   /**
    * Applies `patch` only while the row is still at `expectedGeneration`; with `op`, bumps
    * the generation and records `op` (for that new generation) in the same transaction.
@@ -136,6 +138,13 @@ export interface OperationRepository {
   list(filter: OperationFilter, page: PageRequest): Promise<Page<Operation>>;
   create(op: NewOperation & { lunId: string | null; lunName: string | null; lunGeneration: number | null }): Promise<Operation>;
   update(id: string, patch: OperationPatch): Promise<Operation>;
+  /**
+   * The worker's progress note and cancellation check in one statement: writes `progress`
+   * when given and returns whether cancellation was requested (null: no such operation).
+   */
+  syncProgress(id: string, progress: { step: string; percent: number } | null): Promise<{ cancelRequested: boolean } | null>;
+  /** The outbox marker: the job is in the queue (no row read back; the dispatcher needs none). */
+  markEnqueued(id: string, at: Date): Promise<void>;
   /** Moves status only when it is currently one of `from`; returns the row when it moved. */
   transition(id: string, from: OperationStatus[], patch: OperationPatch): Promise<Operation | null>;
   /** Queued operations never handed to the queue, older than `before` (the outbox). */

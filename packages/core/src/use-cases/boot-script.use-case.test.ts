@@ -73,7 +73,7 @@ function setup(nodes: BootNode[], luns: LunView[], backends: Backend[] = [backen
         return { items, total: items.length };
       },
     },
-    backends: { get: async (id: string) => backends.find((b) => b.id === id) ?? null },
+    backends: { getRef: async (id: string) => backends.find((b) => b.id === id) ?? null },
   } as unknown as Repositories;
   const deps: BootScriptDeps = { repos, secrets: { seal, open }, audit: { record: (event, fields) => events.push([event, fields]) } };
   return { deps, events, macs };

@@ -66,7 +66,7 @@ export async function bootScriptFor(deps: BootScriptDeps, request: BootScriptReq
   }
   if (!lun) return fallThrough(whyNotBootable(assigned.items));
   if (lun.lunNumber === null) return fallThrough(`has LUN ${lun.name} whose LUN number the storage host has not reported yet`);
-  const backend = await deps.repos.backends.get(lun.backendId);
+  const backend = await deps.repos.backends.getRef(lun.backendId);
   if (!backend) return fallThrough(`has LUN ${lun.name} on a storage backend that no longer exists`);
 
   const chap: IpxeChap | null =

@@ -53,7 +53,7 @@ export async function listLuns(deps: CoreDeps, filter: LunFilter, page: PageRequ
 }
 
 export async function createLun(deps: CoreDeps, input: CreateLunBody): Promise<LunChangeResult> {
-  const backend = await deps.repos.backends.get(input.backend_id);
+  const backend = await deps.repos.backends.getRef(input.backend_id);
   if (!backend) throw new ValidationError(`storage backend ${input.backend_id} does not exist`, [{ field: 'backend_id', message: 'unknown storage backend' }]);
 
   // A request that does not say gets the backend's default (config.chap_enabled, off unless set).
@@ -73,7 +73,8 @@ export async function createLun(deps: CoreDeps, input: CreateLunBody): Promise<L
     },
     newOperation(deps, 'create', backend.id),
   );
-  return dispatch(deps, lun, operation);
+  // A new LUN is on the backend just read and assigned to no node: its view needs no read back.
+  return dispatch(deps, { ...lun, backendName: backend.name, assignedNodeName: null }, operation);
 }
 
 export async function updateLun(deps: CoreDeps, id: string, input: UpdateLunBody): Promise<LunChangeResult> {
@@ -93,7 +94,7 @@ export async function updateLun(deps: CoreDeps, id: string, input: UpdateLunBody
     patch.sizeGb = input.size_gb;
   }
   if (input.name !== undefined && input.name !== lun.name) {
-    const backend = await deps.repos.backends.get(lun.backendId);
+    const backend = await deps.repos.backends.getRef(lun.backendId);
     patch.name = input.name;
     patch.iqn = targetIqn(backend!.config.iqn_prefix, input.name);
     params = { staleIqns: [lun.iqn] };

@@ -17,7 +17,7 @@ export class PrismaApiKeyRepository implements ApiKeyRepository {
 
   list(page: PageRequest): Promise<Page<ApiKey>> {
     return guarded('API key', undefined, async () => {
-      const [items, total] = await this.db.$transaction([
+      const [items, total] = await Promise.all([
         this.db.apiKey.findMany({ orderBy: { createdAt: 'asc' }, take: page.limit, skip: page.offset }),
         this.db.apiKey.count(),
       ]);

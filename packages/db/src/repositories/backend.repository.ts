@@ -1,5 +1,5 @@
 import type { BackendConfig } from '@bootlun/contracts';
-import type { Backend, BackendCapacity, BackendRepository, BackendStatus, Page, PageRequest } from '@bootlun/core';
+import type { Backend, BackendCapacity, BackendRef, BackendRepository, BackendStatus, Page, PageRequest } from '@bootlun/core';
 import type { Prisma, PrismaClient, StorageBackend } from '../generated/client';
 import { NO_LUNS, toBackend, type BackendLunTotals } from './mappers';
 import { guarded } from './prisma-errors';
@@ -28,6 +28,14 @@ export class PrismaBackendRepository implements BackendRepository {
     });
   }
 
+  getRef(id: string): Promise<BackendRef | null> {
+    return guarded('storage backend', id, async () => {
+      // On every create's path: a plain statement, no compiled query.
+      const [row] = await this.db.$queryRaw<Array<{ id: string; name: string; config: BackendConfig }>>`SELECT id, name, config FROM storage_backends WHERE id = ${id}::uuid`;
+      return row ?? null;
+    });
+  }
+
   findByRef(ref: string): Promise<Backend | null> {
     return guarded('storage backend', ref, async () => {
       const row = UUID.test(ref) ? await this.db.storageBackend.findUnique({ where: { id: ref } }) : await this.db.storageBackend.findUnique({ where: { name: ref } });
@@ -37,7 +45,7 @@ export class PrismaBackendRepository implements BackendRepository {
 
   list(page: PageRequest): Promise<Page<Backend>> {
     return guarded('storage backend', undefined, async () => {
-      const [rows, total] = await this.db.$transaction([
+      const [rows, total] = await Promise.all([
         this.db.storageBackend.findMany({ orderBy: { createdAt: 'asc' }, take: page.limit, skip: page.offset }),
         this.db.storageBackend.count(),
       ]);

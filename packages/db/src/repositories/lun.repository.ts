@@ -1,5 +1,7 @@
 import { ConflictError, NotFoundError, type Lun, type LunFilter, type LunPatch, type LunRepository, type LunView, type NewLun, type NewOperation, type Operation, type Page, type PageRequest } from '@bootlun/core';
 import type { Prisma, PrismaClient } from '../generated/client';
+import { insertLunWithOperation } from './lun-create.query';
+import { queryFirstLun, queryLunById, queryLunPage } from './lun-view.query';
 import { lunViewInclude, toLun, toLunData, toLunView, toOperation } from './mappers';
 import { guarded } from './prisma-errors';
 
@@ -21,26 +23,12 @@ export class PrismaLunRepository implements LunRepository {
   constructor(private readonly db: PrismaClient) {}
 
   get(id: string): Promise<LunView | null> {
-    return guarded('LUN', id, async () => {
-      const row = await this.db.iscsiLun.findUnique({ where: { id }, include: lunViewInclude });
-      return row && toLunView(row);
-    });
+    return guarded('LUN', id, () => queryLunById(this.db, id));
   }
 
+  /** No transaction around page and count: under READ COMMITTED it would buy nothing, and both are one statement anyway. */
   list(filter: LunFilter, page: PageRequest): Promise<Page<LunView>> {
-    const where: Prisma.IscsiLunWhereInput = {
-      backendId: filter.backendId,
-      status: filter.status,
-      purpose: filter.purpose,
-      assignedNodeId: filter.assignedNodeId,
-    };
-    return guarded('LUN', undefined, async () => {
-      const [rows, total] = await this.db.$transaction([
-        this.db.iscsiLun.findMany({ where, include: lunViewInclude, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], take: page.limit, skip: page.offset }),
-        this.db.iscsiLun.count({ where }),
-      ]);
-      return { items: rows.map(toLunView), total };
-    });
+    return guarded('LUN', undefined, () => queryLunPage(this.db, filter, page));
   }
 
   listByBackend(backendId: string): Promise<Lun[]> {
@@ -48,32 +36,15 @@ export class PrismaLunRepository implements LunRepository {
   }
 
   findBootLun(nodeId: string): Promise<LunView | null> {
-    return guarded('LUN', undefined, async () => {
-      const row = await this.db.iscsiLun.findFirst({ where: { assignedNodeId: nodeId, purpose: 'boot_from_san' }, include: lunViewInclude, orderBy: { createdAt: 'asc' } });
-      return row && toLunView(row);
-    });
+    return guarded('LUN', undefined, () => queryFirstLun(this.db, { assignedNodeId: nodeId, purpose: 'boot_from_san' }));
   }
 
-  createWithOperation(lun: NewLun, op: NewOperation): Promise<{ lun: LunView; operation: Operation }> {
-    const { chapSecret, targetChapSecret, ...fields } = lun;
-    return guarded('LUN', undefined, () =>
-      this.db.$transaction(async (tx) => {
-        const row = await tx.iscsiLun.create({
-          data: {
-            ...fields,
-            chapSecretSealed: chapSecret?.sealed ?? null,
-            chapSecretKeyId: chapSecret?.keyId ?? null,
-            targetChapSealed: targetChapSecret?.sealed ?? null,
-            targetChapKeyId: targetChapSecret?.keyId ?? null,
-            status: 'creating',
-            generation: 1,
-          },
-          include: lunViewInclude,
-        });
-        const operation = await tx.operation.create({ data: operationData(op, row, 1) });
-        return { lun: toLunView(row), operation: toOperation(operation) };
-      }),
-    );
+  /** One statement for both rows (see lun-create.query.ts): as atomic as a transaction, one round trip. */
+  createWithOperation(lun: NewLun, op: NewOperation): Promise<{ lun: Lun; operation: Operation }> {
+    return guarded('LUN', undefined, async () => {
+      const created = await insertLunWithOperation(this.db, lun, op);
+      return { lun: toLun(created.lun), operation: toOperation(created.operation) };
+    });
   }
 
   change(id: string, expectedGeneration: number, patch: LunPatch, op: NewOperation | null): Promise<{ lun: LunView; operation: Operation | null }> {

@@ -34,12 +34,29 @@ export const toNode = (row: Node): BootNode => row;
 
 export const toApiKey = (row: ApiKeyRow): ApiKey => row;
 
+/** Row → domain object, field by field: no rest/spread copies of a 22-column row. */
 export function toLun(row: IscsiLun): Lun {
-  const { chapSecretSealed, chapSecretKeyId, targetChapSealed, targetChapKeyId, ...rest } = row;
   return {
-    ...rest,
-    chapSecret: chapSecretSealed && chapSecretKeyId ? { sealed: chapSecretSealed, keyId: chapSecretKeyId } : null,
-    targetChapSecret: targetChapSealed && targetChapKeyId ? { sealed: targetChapSealed, keyId: targetChapKeyId } : null,
+    id: row.id,
+    name: row.name,
+    sizeGb: row.sizeGb,
+    backendId: row.backendId,
+    iqn: row.iqn,
+    lunNumber: row.lunNumber,
+    purpose: row.purpose,
+    status: row.status,
+    errorMessage: row.errorMessage,
+    assignedNodeId: row.assignedNodeId,
+    chapEnabled: row.chapEnabled,
+    chapUsername: row.chapUsername,
+    chapSecret: row.chapSecretSealed && row.chapSecretKeyId ? { sealed: row.chapSecretSealed, keyId: row.chapSecretKeyId } : null,
+    mutualChapEnabled: row.mutualChapEnabled,
+    targetChapUsername: row.targetChapUsername,
+    targetChapSecret: row.targetChapSealed && row.targetChapKeyId ? { sealed: row.targetChapSealed, keyId: row.targetChapKeyId } : null,
+    generation: row.generation,
+    drift: row.drift,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
   };
 }
 
@@ -47,8 +64,10 @@ export const lunViewInclude = { backend: { select: { name: true } }, assignedNod
 type LunWithNames = IscsiLun & { backend: { name: string }; assignedNode: { hostname: string | null; macAddress: string } | null };
 
 export function toLunView(row: LunWithNames): LunView {
-  const { backend, assignedNode, ...lun } = row;
-  return { ...toLun(lun), backendName: backend.name, assignedNodeName: assignedNode ? (assignedNode.hostname ?? assignedNode.macAddress) : null };
+  const view = toLun(row) as LunView;
+  view.backendName = row.backend.name;
+  view.assignedNodeName = row.assignedNode ? (row.assignedNode.hostname ?? row.assignedNode.macAddress) : null;
+  return view;
 }
 
 /** Domain patch → Prisma columns (sealed secrets split into ciphertext and key id). */

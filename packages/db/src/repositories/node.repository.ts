@@ -1,7 +1,19 @@
 import type { BootNode, NodeRepository, Page, PageRequest } from '@bootlun/core';
-import type { PrismaClient } from '../generated/client';
+import { Prisma, type PrismaClient } from '../generated/client';
 import { toNode } from './mappers';
 import { guarded } from './prisma-errors';
+
+/** The columns of a BootNode, named as its fields (the compiler checks the list covers every field and no other). */
+const NODE_COLUMNS: { [K in keyof BootNode]: string } = {
+  id: 'id',
+  macAddress: 'mac_address',
+  hostname: 'hostname',
+  initiatorIqn: 'initiator_iqn',
+  ipAddress: 'ip_address',
+  createdAt: 'created_at',
+  updatedAt: 'updated_at',
+};
+const NODE_SELECT = Prisma.raw(`SELECT ${Object.entries(NODE_COLUMNS).map(([field, column]) => `${column} AS "${field}"`).join(', ')}`);
 
 export class PrismaNodeRepository implements NodeRepository {
   constructor(private readonly db: PrismaClient) {}
@@ -26,13 +38,16 @@ export class PrismaNodeRepository implements NodeRepository {
     return guarded('node', mac, () => this.db.node.findUnique({ where: { macAddress: mac } }));
   }
 
+  /** A page and the total in one statement, in (created_at, id) order from its index. */
   list(page: PageRequest): Promise<Page<BootNode>> {
     return guarded('node', undefined, async () => {
-      const [items, total] = await this.db.$transaction([
-        this.db.node.findMany({ orderBy: { createdAt: 'asc' }, take: page.limit, skip: page.offset }),
-        this.db.node.count(),
-      ]);
-      return { items, total };
+      const rows = await this.db.$queryRaw<Array<BootNode & { total: number }>>`${NODE_SELECT}, (SELECT count(*)::int FROM nodes) AS "total" FROM nodes ORDER BY created_at, id LIMIT ${page.limit} OFFSET ${page.offset}`;
+      if (rows.length === 0) return { items: [], total: page.offset === 0 ? 0 : await this.db.node.count() };
+      const total = rows[0]!.total;
+      return {
+        items: rows.map((r) => ({ id: r.id, macAddress: r.macAddress, hostname: r.hostname, initiatorIqn: r.initiatorIqn, ipAddress: r.ipAddress, createdAt: r.createdAt, updatedAt: r.updatedAt })),
+        total,
+      };
     });
   }
 }

@@ -17,7 +17,8 @@ export class PrismaOperationRepository implements OperationRepository {
   list(filter: OperationFilter, page: PageRequest): Promise<Page<Operation>> {
     const where: Prisma.OperationWhereInput = { lunId: filter.lunId, backendId: filter.backendId, status: filter.status, kind: filter.kind };
     return guarded('operation', undefined, async () => {
-      const [rows, total] = await this.db.$transaction([
+      // No transaction: under READ COMMITTED it would not make page and count agree anyway.
+      const [rows, total] = await Promise.all([
         this.db.operation.findMany({ where, orderBy: [{ createdAt: 'desc' }, { id: 'asc' }], take: page.limit, skip: page.offset }),
         this.db.operation.count({ where }),
       ]);
@@ -35,11 +36,28 @@ export class PrismaOperationRepository implements OperationRepository {
     return guarded('operation', id, async () => toOperation(await this.db.operation.update({ where: { id }, data: patch as Prisma.OperationUpdateInput })));
   }
 
+  async markEnqueued(id: string, at: Date): Promise<void> {
+    // On every create's path: a plain statement, no compiled update.
+    await guarded('operation', id, () => this.db.$executeRaw`UPDATE operations SET enqueued_at = ${at}, job_id = ${id}, updated_at = ${at} WHERE id = ${id}::uuid`);
+  }
+
+  /** One statement: the update returns the row it moved, if it moved one. */
   transition(id: string, from: OperationStatus[], patch: OperationPatch): Promise<Operation | null> {
     return guarded('operation', id, async () => {
-      const moved = await this.db.operation.updateMany({ where: { id, status: { in: from } }, data: patch as Prisma.OperationUpdateManyMutationInput });
-      if (moved.count === 0) return null;
-      return toOperation(await this.db.operation.findUniqueOrThrow({ where: { id } }));
+      const [row] = await this.db.operation.updateManyAndReturn({ where: { id, status: { in: from } }, data: patch as Prisma.OperationUpdateManyMutationInput });
+      return row ? toOperation(row) : null;
+    });
+  }
+
+  syncProgress(id: string, progress: { step: string; percent: number } | null): Promise<{ cancelRequested: boolean } | null> {
+    return guarded('operation', id, async () => {
+      if (!progress) return this.db.operation.findUnique({ where: { id }, select: { cancelRequested: true } });
+      const [row] = await this.db.operation.updateManyAndReturn({
+        where: { id },
+        data: { progressStep: progress.step, progressPercent: progress.percent },
+        select: { cancelRequested: true },
+      });
+      return row ?? null;
     });
   }
 

@@ -29,15 +29,26 @@ function isConnectionError(err: unknown): boolean {
  * the field, foreign-key violations → conflict, missing rows → not found, an
  * unreachable database → unavailable. Anything else is rethrown untouched.
  */
+/**
+ * A raw query's failure (P2010) as the code Prisma gives the same failure of a typed
+ * query: the driver adapter says what kind of violation it was.
+ */
+function effectiveCode(err: Prisma.PrismaClientKnownRequestError): string {
+  if (err.code !== 'P2010') return err.code;
+  const kind = (err.meta as { driverAdapterError?: { cause?: { kind?: string } } } | undefined)?.driverAdapterError?.cause?.kind;
+  return kind === 'UniqueConstraintViolation' ? 'P2002' : kind === 'ForeignKeyConstraintViolation' ? 'P2003' : err.code;
+}
+
 export function mapPrismaError(err: unknown, what: string, id?: string): never {
   if (err instanceof Prisma.PrismaClientKnownRequestError) {
-    if (err.code === 'P2002') {
+    const code = effectiveCode(err);
+    if (code === 'P2002') {
       const fields = uniqueFields(err);
       const shown = fields.length ? fields.join(', ') : 'a unique field';
       throw new ConflictError(`a ${what} with this ${shown} already exists`, fields.map((field) => ({ field, message: 'already taken' })));
     }
-    if (err.code === 'P2003') throw new ConflictError(`${what} ${id ?? ''} is still referenced by other records`.replace('  ', ' '));
-    if (err.code === 'P2025') throw new NotFoundError(what, id ?? '(unknown)');
+    if (code === 'P2003') throw new ConflictError(`${what} ${id ?? ''} is still referenced by other records`.replace('  ', ' '));
+    if (code === 'P2025') throw new NotFoundError(what, id ?? '(unknown)');
   }
   if (isConnectionError(err)) throw new UnavailableError('the database is unreachable; try again shortly');
   throw err;
