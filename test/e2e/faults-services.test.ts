@@ -3,7 +3,7 @@ import { unique } from '../support/api-harness';
 import { startApiProcess } from '../support/api-process';
 import { expectedState, hostState } from '../support/host-view';
 import { startPrivatePostgres, startPrivateRedis, type PrivateServer } from '../support/private-services';
-import { startStack, waitForLun, type Stack } from '../support/stack';
+import { startStack, waitForLun, waitForOperation, type Stack } from '../support/stack';
 import { waitFor } from '../support/wait-for';
 
 /**
@@ -104,6 +104,8 @@ describe('API killed right after commit, before enqueue', () => {
     const healthy = await startApiProcess({ OUTBOX_SWEEP_INTERVAL_MS: '500' });
     try {
       await waitForLun(s.h, lun.id, (l) => l.status === 'ready', 30_000);
+      // The worker settles the LUN first and then its operation: wait for the second as well.
+      await waitForOperation(s.h, op!.id, ['succeeded'], 30_000);
       const after = await s.h.services.prisma.operation.findUniqueOrThrow({ where: { id: op!.id } });
       expect(after.enqueuedAt).not.toBeNull();
       expect(after.status).toBe('succeeded');
