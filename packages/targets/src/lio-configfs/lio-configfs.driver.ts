@@ -9,7 +9,7 @@ import { DEFAULT_SAVECONFIG_PATH } from '../lio/lio.driver';
 import { checkDevicePath, checkWwn } from '../lio/lio.commands';
 import { LIO_LUN, lioTargetSpec, storageObjectName, type LioTargetSpec } from '../lio/lio.plan';
 import { findTarget, toObservedTarget } from '../lio/lio.state';
-import { ensureVolume, listVolumes, removeVolume, volumeGroupSpace } from '../lvm/lvm.volumes';
+import { ensureVolume, listBackingVolumes, listVolumes, removeVolume, volumeGroupSpace } from '../lvm/lvm.volumes';
 import {
   missingBackingError,
   PermanentTargetError,
@@ -172,10 +172,7 @@ export class LioConfigfsDriver implements TargetDriver {
       }
       return stores;
     }
-    const volumes = await listVolumes(runner, backingstorePath);
-    return volumes
-      .filter((lv) => lv.volumeName.startsWith(BACKING_PREFIX))
-      .map((lv) => ({ backing: { kind: 'block', volumeGroup: lv.volumeGroup, volumeName: lv.volumeName }, sizeBytes: lv.sizeBytes }));
+    return listBackingVolumes(runner, backingstorePath);
   }
 
   /**

@@ -1,8 +1,8 @@
 import { CommandError, redactor, type CommandResult, type CommandRunner } from '@bootlun/exec';
 import { assertSavedMatchesLive } from '../atomic-file';
-import { assertBackingLocation, BACKING_PREFIX, backingPath } from '../backing';
+import { assertBackingLocation, backingPath } from '../backing';
 import { filesystemCapacity } from '../capacity/filesystem.capacity';
-import { listVolumes, ensureVolume, removeVolume, volumeGroupSpace } from '../lvm/lvm.volumes';
+import { ensureVolume, listBackingVolumes, listVolumes, removeVolume, volumeGroupSpace } from '../lvm/lvm.volumes';
 import {
   missingBackingError,
   PermanentTargetError,
@@ -154,10 +154,7 @@ export class LioDriver implements TargetDriver {
       const sizes = await fileSizes(runner, files);
       return files.filter((file) => sizes.has(file)).map((file) => ({ backing: { kind: 'file', path: file }, sizeBytes: sizes.get(file)! }));
     }
-    const volumes = await listVolumes(runner, backingstorePath);
-    return volumes
-      .filter((lv) => lv.volumeName.startsWith(BACKING_PREFIX))
-      .map((lv) => ({ backing: { kind: 'block', volumeGroup: lv.volumeGroup, volumeName: lv.volumeName }, sizeBytes: lv.sizeBytes }));
+    return listBackingVolumes(runner, backingstorePath);
   }
 
   /** `targetcli saveconfig`, then proof: the saved file lists exactly the live iSCSI targets. */

@@ -1,5 +1,6 @@
 import { CommandError, type CommandResult, type CommandRunner } from '@bootlun/exec';
-import { PermanentTargetError } from '../target-driver';
+import { BACKING_PREFIX } from '../backing';
+import { PermanentTargetError, type BackingStore } from '../target-driver';
 import { lvcreateArgv, lvextendArgv, lvremoveArgv, lvsArgv, vgsArgv, type VolumeRef } from './lvm.commands';
 import { classifyLvmError, parseLvsJson, parseVgs, type LogicalVolume, type VolumeGroupSpace } from './lvm.parse';
 
@@ -35,6 +36,13 @@ export async function volumeGroupSpace(runner: CommandRunner, volumeGroup: strin
   const result = await run(runner, vgsArgv(volumeGroup));
   if (result.code !== 0) fail(result);
   return parseVgs(result.stdout);
+}
+
+/** Our LVs in `volumeGroup` (named with BACKING_PREFIX) as backing stores, with their sizes. */
+export async function listBackingVolumes(runner: CommandRunner, volumeGroup: string): Promise<BackingStore[]> {
+  return (await listVolumes(runner, volumeGroup))
+    .filter((lv) => lv.volumeName.startsWith(BACKING_PREFIX))
+    .map((lv) => ({ backing: { kind: 'block', volumeGroup: lv.volumeGroup, volumeName: lv.volumeName }, sizeBytes: lv.sizeBytes }));
 }
 
 async function findVolume(runner: CommandRunner, ref: VolumeRef): Promise<LogicalVolume | undefined> {
