@@ -1,5 +1,7 @@
 // Lint, and keep the dependency graph honest: apps never import each other, use cases
-// never import express/prisma/bullmq/child_process, drivers never import the database.
+// never import express/prisma/bullmq/child_process or the drivers, drivers never import the
+// database. The target driver contract is a core port: drivers import @bootlun/core to
+// implement it, so core must never import @bootlun/targets (that would be a cycle).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -17,11 +19,15 @@ export default tseslint.config(
   },
   {
     files: ['packages/core/src/**/*.ts'],
-    rules: restrict(['express', 'express/*', '@prisma/*', 'bullmq', 'ioredis', 'pg', 'node:child_process', 'child_process', '@bootlun/db', '@bootlun/jobs', '@bootlun/exec', '@bootlun/runtime'], 'use cases depend on ports, not on libraries'),
+    rules: restrict(['express', 'express/*', '@prisma/*', 'bullmq', 'ioredis', 'pg', 'node:child_process', 'child_process', '@bootlun/db', '@bootlun/jobs', '@bootlun/exec', '@bootlun/runtime', '@bootlun/targets', '@bootlun/targets/*', '**/targets/src/**'], 'use cases depend on ports, not on libraries or drivers'),
   },
   {
-    files: ['packages/targets/src/**/*.ts', 'packages/exec/src/**/*.ts', 'packages/contracts/src/**/*.ts'],
-    rules: restrict(['@bootlun/db', '@bootlun/jobs', '@bootlun/core', '@bootlun/runtime', 'express', '@prisma/*', 'bullmq'], 'drivers and contracts know nothing of the database, queue or HTTP'),
+    files: ['packages/targets/src/**/*.ts'],
+    rules: restrict(['@bootlun/db', '@bootlun/jobs', '@bootlun/runtime', 'express', '@prisma/*', 'bullmq'], 'drivers implement the core port and know nothing of the database, queue or HTTP'),
+  },
+  {
+    files: ['packages/exec/src/**/*.ts', 'packages/contracts/src/**/*.ts'],
+    rules: restrict(['@bootlun/db', '@bootlun/jobs', '@bootlun/core', '@bootlun/runtime', 'express', '@prisma/*', 'bullmq'], 'the command runner and the contracts know nothing of the core, database, queue or HTTP'),
   },
   {
     files: ['apps/api/src/**/*.ts'],

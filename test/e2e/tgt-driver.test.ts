@@ -3,8 +3,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { PermanentTargetError, type DesiredTarget, type StepContext } from '@bootlun/core';
 import { SpawnRunner, type CommandResult, type CommandRunner, type CommandSpec } from '@bootlun/exec';
-import { backingFor, PermanentTargetError, TgtDriver, type DesiredTarget, type StepContext } from '@bootlun/targets';
+import { backingFor, TgtDriver } from '@bootlun/targets';
 import { parseAccounts, parseTargets } from '../../packages/targets/src/tgt/tgt.parse';
 import { discover, holdSession, readCapacity, type InitiatorLogin } from '../support/iscsi-initiator';
 import { startTgtd, type Tgtd } from '../support/tgtd';

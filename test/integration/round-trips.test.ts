@@ -1,5 +1,4 @@
-import { beginOperation, runOperation, type WorkerDeps } from '@bootlun/core';
-import type { TargetDriver } from '@bootlun/targets';
+import { beginOperation, runOperation, type TargetDriver, type WorkerDeps } from '@bootlun/core';
 import pg from 'pg';
 import { backendBody, startApiHarness, unique, type ApiHarness } from '../support/api-harness';
 

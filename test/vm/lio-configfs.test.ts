@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { VmAgentRunner } from '@bootlun/exec';
 import { LioDriver } from '../../packages/targets/src/lio/lio.driver';
-import type { BackingStore, DesiredTarget, ObservedTarget, StepContext, TargetDriver } from '../../packages/targets/src/target-driver';
+import type { BackingStore, DesiredTarget, ObservedTarget, StepContext, TargetDriver } from '../../packages/core/src/ports/target-driver.port';
 import { readCapacity } from '../support/iscsi-initiator';
 import { ensureImage, GUEST_FILEIO_DIR, GUEST_IP, GUEST_VG, StorageVm } from './storage-vm';
 import { buildToolsDisk, mountTools, runInGuest, TOOLS_DISK_ID } from './lio-configfs/guest-tools';

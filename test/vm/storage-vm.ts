@@ -29,6 +29,12 @@ export const GUEST_FILEIO_DIR = '/srv/bootlun/fileio';
 export const GUEST_VG = 'bootlun';
 /** The guest's address on qemu's user network; LIO portals listen there. */
 export const GUEST_IP = '10.0.2.15';
+/**
+ * Where the guest reaches the host's services (`hostServices`): qemu forwards each
+ * connection to this address and port to the same port on the host's loopback. Nothing
+ * else of the host is reachable (restrict=on).
+ */
+export const HOST_FROM_GUEST = '10.0.2.100';
 
 export interface VmImage {
   dir: string;
@@ -99,6 +105,7 @@ export class StorageVm {
   private readonly routes = new Map<number, { client: Socket; id: unknown }>();
   private client: VmAgentClient;
   private extraDisks: Array<{ id: string; file: string }> = [];
+  private hostServices: number[] = [];
   /** Boot times (qemu start → agent answers), one per boot. */
   readonly bootMs: number[] = [];
 
@@ -128,6 +135,8 @@ export class StorageVm {
       bootTimeoutMs?: number;
       /** Extra read-only disks (raw images) the guest can mount, found there by their serial `bootlun-<id>`. */
       extraDisks?: Array<{ id: string; file: string }>;
+      /** Host loopback ports the guest may connect to at HOST_FROM_GUEST (Postgres, Redis for an in-guest worker). */
+      hostServices?: number[];
     } = {},
   ): Promise<StorageVm> {
     mkdirSync(dir, { recursive: true });
@@ -136,6 +145,7 @@ export class StorageVm {
     await run('mke2fs', ['-q', '-F', '-t', 'ext4', '-L', 'bootlun-state', path.join(dir, 'state.img')]);
     const vm = new StorageVm(image, dir, await freePort());
     vm.extraDisks = options.extraDisks ?? [];
+    vm.hostServices = options.hostServices ?? [];
     await vm.startProxy();
     await vm.boot(options.bootTimeoutMs ?? 180_000);
     return vm;
@@ -208,8 +218,12 @@ export class StorageVm {
       ...disk('pv', path.join(dir, 'pv.img'), ''),
       ...disk('state', path.join(dir, 'state.img'), ''),
       ...this.extraDisks.flatMap((d) => disk(d.id, d.file, ',readonly=on')),
-      // restrict=on: the guest reaches nothing; only the host's loopback port reaches the portal.
-      '-netdev', `user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:${portalPort}-:3260`,
+      // restrict=on: the guest reaches nothing but the explicit forwards: the host's loopback
+      // port to the portal, and (guestfwd, one socat per connection) the guest to the host services it was given.
+      '-netdev', [
+        `user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:${portalPort}-:3260`,
+        ...this.hostServices.map((port) => `guestfwd=tcp:${HOST_FROM_GUEST}:${port}-cmd:socat - TCP:127.0.0.1:${port}`),
+      ].join(','),
       '-device', 'virtio-net-pci,netdev=n0',
       '-device', 'virtio-serial-pci',
       '-chardev', `socket,id=agent,path=${this.qemuSocket},server=on,wait=off`,

@@ -1,4 +1,4 @@
-import type { StepContext, TargetDriver } from '@bootlun/targets';
+import type { StepContext, TargetDriver } from '@bootlun/core';
 
 /**
  * Test-only fault points, inert unless NODE_ENV=test:

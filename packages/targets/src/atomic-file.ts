@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { PermanentTargetError } from './target-driver';
+import { PermanentTargetError } from '@bootlun/core';
 
 /**
  * Writes a target configuration file that holds CHAP secrets: from this process only

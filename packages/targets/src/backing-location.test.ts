@@ -1,7 +1,7 @@
+import { PermanentTargetError } from '@bootlun/core';
 import { RecordingRunner } from '@bootlun/exec';
 import { assertBackingLocation, backingFor } from './backing';
 import { LioDriver } from './lio/lio.driver';
-import { PermanentTargetError } from './target-driver';
 import { TgtDriver } from './tgt/tgt.driver';
 
 const LUN = '0b7e2f4c-1d2e-4f5a-8b9c-0123456789ab';

@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { iqnNamespace } from '@bootlun/contracts';
+import type { TargetDriver } from '@bootlun/core';
 import type { CommandRunner } from '@bootlun/exec';
 import { LioDriver } from './lio/lio.driver';
 import { LioConfigfsDriver } from './lio-configfs/lio-configfs.driver';
 import { configfsWritableSync } from './lio-configfs/configfs.port';
-import type { TargetDriver } from './target-driver';
 import { LocalBackingFiles } from './tgt/backing-files';
 import { TgtDriver } from './tgt/tgt.driver';
 

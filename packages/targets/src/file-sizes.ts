@@ -1,5 +1,5 @@
+import { PermanentTargetError } from '@bootlun/core';
 import { CommandError, type CommandRunner } from '@bootlun/exec';
-import { PermanentTargetError } from './target-driver';
 
 const TIMEOUT_MS = 60_000;
 

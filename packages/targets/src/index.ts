@@ -1,4 +1,3 @@
-export * from './target-driver';
 export * from './backing';
 export { LioDriver, DEFAULT_SAVECONFIG_PATH, type LioDriverOptions } from './lio/lio.driver';
 export { LioConfigfsDriver, type LioConfigfsDriverOptions } from './lio-configfs/lio-configfs.driver';

@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { SpawnRunner } from '../../../packages/exec/src/spawn-runner';
 import { LioConfigfsDriver, type LioConfigfsDriverOptions } from '../../../packages/targets/src/lio-configfs/lio-configfs.driver';
-import type { Backing, DesiredTarget, StepContext } from '../../../packages/targets/src/target-driver';
+import type { Backing, DesiredTarget, StepContext } from '../../../packages/core/src/ports/target-driver.port';
 
 /**
  * Runs inside the storage-host VM, with the host's own `node` binary: the configfs driver

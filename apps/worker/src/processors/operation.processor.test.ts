@@ -1,6 +1,5 @@
-import { ConflictError, UnavailableError } from '@bootlun/core';
+import { ConflictError, PermanentTargetError, UnavailableError } from '@bootlun/core';
 import { CommandError } from '@bootlun/exec';
-import { PermanentTargetError } from '@bootlun/targets';
 import { backoffStrategy, isPermanent, RetryableFailure } from './operation.processor';
 
 describe('error classification', () => {

@@ -1,7 +1,6 @@
-import { backoffDelay, beginOperation, DomainError, recordFailure, reconcileBackend, runOperation, type DriftReport, type RetryPolicy, type WorkerDeps } from '@bootlun/core';
+import { backoffDelay, beginOperation, DomainError, PermanentTargetError, recordFailure, reconcileBackend, runOperation, type DriftReport, type RetryPolicy, type WorkerDeps } from '@bootlun/core';
 import { CommandError } from '@bootlun/exec';
 import { JOB_KINDS, jobPayloadSchema, type JobName } from '@bootlun/jobs';
-import { PermanentTargetError } from '@bootlun/targets';
 import type { OperationKind } from '@bootlun/contracts';
 import { UnrecoverableError, type Job, type Processor } from 'bullmq';
 import type { Logger } from 'pino';

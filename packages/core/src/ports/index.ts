@@ -3,3 +3,4 @@ export * from './operation-dispatcher.port';
 export * from './secret-box.port';
 export * from './sealed-secret.repository.port';
 export * from './audit-log.port';
+export * from './target-driver.port';

@@ -1,9 +1,9 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { PermanentTargetError } from '@bootlun/core';
 import { RecordingRunner } from '@bootlun/exec';
 import { createTargetDriver, type DriverConfig } from '../driver-factory';
-import { PermanentTargetError } from '../target-driver';
 
 /**
  * Which measurement each driver takes, per backing type and transport. Command building

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
+import type { HostCapacity } from '@bootlun/core';
 import { CommandError, type CommandRunner } from '@bootlun/exec';
-import type { HostCapacity } from '../target-driver';
 import { dfArgv } from './filesystem.commands';
 import { parseDf } from './filesystem.parse';
 

@@ -1,9 +1,9 @@
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { PermanentTargetError, type DesiredTarget, type StepContext } from '@bootlun/core';
 import { RecordingRunner } from '@bootlun/exec';
 import { backingFor } from '../backing';
-import { PermanentTargetError, type DesiredTarget, type StepContext } from '../target-driver';
 import { FakeConfigfs } from './configfs.fake';
 import { LioConfigfsDriver } from './lio-configfs.driver';
 

@@ -1,16 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { CommandRunner } from '@bootlun/exec';
-import { assertSavedMatchesLive } from '../atomic-file';
-import { assertBackingLocation, BACKING_PREFIX, backingPath } from '../backing';
-import { localFilesystemCapacity } from '../capacity/filesystem.capacity';
-import { DEFAULT_SAVECONFIG_PATH } from '../lio/lio.driver';
-import { checkDevicePath, checkWwn } from '../lio/lio.commands';
-import { LIO_LUN, lioTargetSpec, storageObjectName, type LioTargetSpec } from '../lio/lio.plan';
-import { findTarget, toObservedTarget } from '../lio/lio.state';
-import { ensureVolume, listBackingVolumes, listVolumes, removeVolume, volumeGroupSpace } from '../lvm/lvm.volumes';
 import {
+  BACKING_PREFIX,
+  backingPath,
   missingBackingError,
   PermanentTargetError,
   type Backing,
@@ -20,7 +13,16 @@ import {
   type ObservedTarget,
   type StepContext,
   type TargetDriver,
-} from '../target-driver';
+} from '@bootlun/core';
+import type { CommandRunner } from '@bootlun/exec';
+import { assertSavedMatchesLive } from '../atomic-file';
+import { assertBackingLocation } from '../backing';
+import { localFilesystemCapacity } from '../capacity/filesystem.capacity';
+import { DEFAULT_SAVECONFIG_PATH } from '../lio/lio.driver';
+import { checkDevicePath, checkWwn } from '../lio/lio.commands';
+import { LIO_LUN, lioTargetSpec, storageObjectName, type LioTargetSpec } from '../lio/lio.plan';
+import { findTarget, toObservedTarget } from '../lio/lio.state';
+import { ensureVolume, listBackingVolumes, listVolumes, removeVolume, volumeGroupSpace } from '../lvm/lvm.volumes';
 import { applyOp, removeIscsiTarget, removeStorageObject } from './configfs.apply';
 import { NodeConfigfs, type ConfigfsPort } from './configfs.port';
 import { describe, halfMade, planConfigfsTarget, type ConfigfsOp } from './configfs.plan';

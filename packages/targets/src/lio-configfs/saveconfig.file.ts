@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { PermanentTargetError } from '@bootlun/core';
 import { writeSecretFileAtomically } from '../atomic-file';
-import { PermanentTargetError } from '../target-driver';
 import type { JsonObject } from './saveconfig.build';
 
 /** The saveconfig file holds every CHAP password of the host (see writeSecretFileAtomically). */

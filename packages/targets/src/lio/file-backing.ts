@@ -1,7 +1,6 @@
 import path from 'node:path';
+import { BACKING_PREFIX, PermanentTargetError } from '@bootlun/core';
 import { CommandError, type CommandResult, type CommandRunner } from '@bootlun/exec';
-import { BACKING_PREFIX } from '../backing';
-import { PermanentTargetError } from '../target-driver';
 
 /**
  * Sparse backing files, handled through the runner (the files live on the storage host,

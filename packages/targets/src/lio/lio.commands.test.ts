@@ -1,4 +1,4 @@
-import { PermanentTargetError } from '../target-driver';
+import { PermanentTargetError } from '@bootlun/core';
 import {
   batchScript,
   clearAclAuth,

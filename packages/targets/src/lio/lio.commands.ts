@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { PermanentTargetError } from '../target-driver';
+import { PermanentTargetError } from '@bootlun/core';
 import { bareIp, TPG_TAG } from './lio.state';
 
 /**

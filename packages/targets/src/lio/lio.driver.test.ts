@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { PermanentTargetError, type DesiredTarget, type StepContext } from '@bootlun/core';
 import { RecordingRunner, type CommandResult, type CommandSpec } from '@bootlun/exec';
 import { backingFor } from '../backing';
-import { PermanentTargetError, type DesiredTarget, type StepContext } from '../target-driver';
 import { LioDriver } from './lio.driver';
 
 /**

@@ -1,9 +1,5 @@
-import { CommandError, redactor, type CommandResult, type CommandRunner } from '@bootlun/exec';
-import { assertSavedMatchesLive } from '../atomic-file';
-import { assertBackingLocation, backingPath } from '../backing';
-import { filesystemCapacity } from '../capacity/filesystem.capacity';
-import { ensureVolume, listBackingVolumes, listVolumes, removeVolume, volumeGroupSpace } from '../lvm/lvm.volumes';
 import {
+  backingPath,
   missingBackingError,
   PermanentTargetError,
   type Backing,
@@ -13,7 +9,12 @@ import {
   type ObservedTarget,
   type StepContext,
   type TargetDriver,
-} from '../target-driver';
+} from '@bootlun/core';
+import { CommandError, redactor, type CommandResult, type CommandRunner } from '@bootlun/exec';
+import { assertSavedMatchesLive } from '../atomic-file';
+import { assertBackingLocation } from '../backing';
+import { filesystemCapacity } from '../capacity/filesystem.capacity';
+import { ensureVolume, listBackingVolumes, listVolumes, removeVolume, volumeGroupSpace } from '../lvm/lvm.volumes';
 import { fileSizes } from '../file-sizes';
 import { ensureSparseFile, listBackingFiles, removeFile } from './file-backing';
 import { batchScript, checkWwn, deleteBackstore, deleteTarget, SAVECONFIG_ARGV, TARGETCLI_ARGV } from './lio.commands';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { PermanentTargetError, type DesiredTarget } from '@bootlun/core';
 import { backingFor } from '../backing';
-import { PermanentTargetError, type DesiredTarget } from '../target-driver';
 import { parseRtslibDump } from './lio.parse';
 import { backstoreConflict, lioTargetSpec, planTarget, sizeShortfall, storageObjectName } from './lio.plan';
 

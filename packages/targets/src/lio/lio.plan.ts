@@ -1,6 +1,5 @@
 import path from 'node:path';
-import { backingPath } from '../backing';
-import { PermanentTargetError, type Backing, type ChapCredentials, type DesiredTarget } from '../target-driver';
+import { backingPath, PermanentTargetError, type Backing, type ChapCredentials, type DesiredTarget } from '@bootlun/core';
 import {
   checkChapSecret,
   checkChapUserid,

@@ -1,4 +1,4 @@
-import type { ObservedTarget } from '../target-driver';
+import type { ObservedTarget } from '@bootlun/core';
 
 /**
  * The live LIO configuration as the driver reads it back (see rtslib-dump.py). Carries

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { PermanentTargetError } from '@bootlun/core';
 import { CommandError, RecordingRunner } from '@bootlun/exec';
-import { PermanentTargetError } from '../target-driver';
 import { ensureVolume, listVolumes, removeVolume } from './lvm.volumes';
 
 const fixture = (name: string) => readFileSync(path.join(__dirname, '../../../../test/fixtures/lvm', name), 'utf8');

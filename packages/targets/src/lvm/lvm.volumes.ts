@@ -1,6 +1,5 @@
+import { BACKING_PREFIX, PermanentTargetError, type BackingStore } from '@bootlun/core';
 import { CommandError, type CommandResult, type CommandRunner } from '@bootlun/exec';
-import { BACKING_PREFIX } from '../backing';
-import { PermanentTargetError, type BackingStore } from '../target-driver';
 import { lvcreateArgv, lvextendArgv, lvremoveArgv, lvsArgv, vgsArgv, type VolumeRef } from './lvm.commands';
 import { classifyLvmError, parseLvsJson, parseVgs, type LogicalVolume, type VolumeGroupSpace } from './lvm.parse';
 

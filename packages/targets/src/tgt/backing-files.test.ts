@@ -1,7 +1,7 @@
 import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PermanentTargetError } from '../target-driver';
+import { PermanentTargetError } from '@bootlun/core';
 import { LocalBackingFiles } from './backing-files';
 
 const dir = () => mkdtempSync(path.join(os.tmpdir(), 'bootlun-files-'));

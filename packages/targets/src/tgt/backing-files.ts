@@ -1,9 +1,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { BACKING_PREFIX, PermanentTargetError, type HostCapacity } from '@bootlun/core';
 import type { CommandRunner } from '@bootlun/exec';
-import { BACKING_PREFIX } from '../backing';
 import { filesystemCapacity, localFilesystemCapacity } from '../capacity/filesystem.capacity';
-import { PermanentTargetError, type HostCapacity } from '../target-driver';
 import { fileSizes } from '../file-sizes';
 import { ensureBackingFile, listBackingFiles, removeBackingFile } from './tgt.backing-file';
 

@@ -1,5 +1,5 @@
+import { PermanentTargetError } from '@bootlun/core';
 import { CommandError, RecordingRunner } from '@bootlun/exec';
-import { PermanentTargetError } from '../target-driver';
 import { fileSizes } from '../file-sizes';
 import { ensureBackingFile, listBackingFiles, removeBackingFile } from './tgt.backing-file';
 

@@ -1,8 +1,7 @@
 import path from 'node:path';
+import { BACKING_PREFIX, PermanentTargetError } from '@bootlun/core';
 import { CommandError, type CommandResult, type CommandRunner } from '@bootlun/exec';
-import { BACKING_PREFIX } from '../backing';
 import { fileSizes } from '../file-sizes';
-import { PermanentTargetError } from '../target-driver';
 
 /**
  * Sparse backing files, always through the runner so a `sudo -n` prefix works when the

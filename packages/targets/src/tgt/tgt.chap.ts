@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { ChapCredentials } from '../target-driver';
+import type { ChapCredentials } from '@bootlun/core';
 import { isTgtadmError, tolerating } from './tgtadm-error';
 import type { TgtadmClient } from './tgtadm.client';
 import type { TgtTarget } from './tgt.parse';

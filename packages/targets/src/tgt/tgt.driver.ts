@@ -1,4 +1,3 @@
-import type { CommandRunner } from '@bootlun/exec';
 import {
   missingBackingError,
   PermanentTargetError,
@@ -10,7 +9,8 @@ import {
   type ObservedTarget,
   type StepContext,
   type TargetDriver,
-} from '../target-driver';
+} from '@bootlun/core';
+import type { CommandRunner } from '@bootlun/exec';
 import { isTgtadmError, tolerating } from './tgtadm-error';
 import { TgtadmClient } from './tgtadm.client';
 import { RunnerBackingFiles, type BackingFiles } from './backing-files';

@@ -1,4 +1,4 @@
-import type { DesiredTarget } from '../target-driver';
+import type { DesiredTarget } from '@bootlun/core';
 import type { TgtTarget } from './tgt.parse';
 import { divergence, effectiveInitiators, nextTid, planAcl, toObservedTarget, type AclStep } from './tgt.plan';
 

@@ -1,4 +1,4 @@
-import type { DesiredTarget, ObservedTarget } from '../target-driver';
+import type { DesiredTarget, ObservedTarget } from '@bootlun/core';
 import { NOBODY_ADDRESS } from './tgt.config';
 import { tgtShownMegabytes, type TgtLun, type TgtTarget } from './tgt.parse';
 

@@ -1,4 +1,4 @@
-import { PermanentTargetError, type DesiredTarget } from '../target-driver';
+import { PermanentTargetError, type DesiredTarget } from '@bootlun/core';
 import { assertTgtCompatible, isValidTargetIqn } from './tgt.validate';
 
 const DIR = '/srv/luns';

@@ -1,6 +1,6 @@
 import path from 'node:path';
-import { assertBackingLocation, BACKING_PREFIX } from '../backing';
-import { PermanentTargetError, type DesiredTarget } from '../target-driver';
+import { BACKING_PREFIX, PermanentTargetError, type DesiredTarget } from '@bootlun/core';
+import { assertBackingLocation } from '../backing';
 
 /**
  * What tgt can carry. tgtd splits parameters on ',' and '='; tgt-admin (the loader of the

@@ -1,5 +1,5 @@
-import type { DesiredTarget } from '@bootlun/targets';
 import type { Lun } from '../../domain/model';
+import type { DesiredTarget } from '../../ports';
 import { openChapSecret } from '../sealed-secrets.use-cases';
 import type { WorkerDeps } from './worker-deps';
 

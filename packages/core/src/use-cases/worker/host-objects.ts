@@ -1,5 +1,4 @@
-import { backingPath, type Backing, type DesiredTarget, type ObservedTarget, type StepContext } from '@bootlun/targets';
-import type { HostObject } from '../../ports';
+import { backingPath, type Backing, type DesiredTarget, type HostObject, type ObservedTarget, type StepContext } from '../../ports';
 import type { WorkerDeps } from './worker-deps';
 
 /**

@@ -1,6 +1,6 @@
 import { iqnNamespace } from '@bootlun/contracts';
-import { backingPath, lunIdOfBacking, type BackingStore, type ObservedTarget, type StepContext } from '@bootlun/targets';
 import type { Lun } from '../../domain/model';
+import { backingPath, lunIdOfBacking, type BackingStore, type ObservedTarget, type StepContext } from '../../ports';
 import { desiredTargetFor } from './desired-target';
 import { convergeTarget, removeBacking, removeTarget } from './host-objects';
 import type { WorkerDeps } from './worker-deps';

@@ -1,6 +1,6 @@
-import type { StepContext } from '@bootlun/targets';
 import { settledStatus } from '../../domain/lun-rules';
 import type { Lun, Operation } from '../../domain/model';
+import type { StepContext } from '../../ports';
 import { desiredTargetFor } from './desired-target';
 import { convergeTarget, removeBacking, removeTarget } from './host-objects';
 import { reconcileBackend, reportJson, type DriftReport } from './reconcile-backend.use-case';

@@ -1,6 +1,5 @@
-import type { Backing, TargetDriver } from '@bootlun/targets';
 import type { Backend } from '../../domain/model';
-import type { Repositories, SecretBox } from '../../ports';
+import type { Backing, Repositories, SecretBox, TargetDriver } from '../../ports';
 
 /** What the storage-host side of a use case needs: the database, the secrets, one driver for this host. */
 export interface WorkerDeps {

@@ -1,9 +1,12 @@
+import path from 'node:path';
+
 /**
- * The contract every target stack (tgt, LIO) implements. The worker describes what one
- * LUN's target should look like (DesiredTarget) and the driver converges the host to it:
- * look, act only where the host differs, read back and verify. The same call serves
- * create, assign, unassign, CHAP change and resize; rename is converge(new IQN) followed
- * by removeTarget(old IQN); delete is removeTarget + removeBacking.
+ * The target driver port: the core owns this contract and calls it, and each target stack
+ * (tgt, LIO) implements it in the targets package. The worker describes what one LUN's
+ * target should look like (DesiredTarget) and the driver converges the host to it: look,
+ * act only where the host differs, read back and verify. The same call serves create,
+ * assign, unassign, CHAP change and resize; rename is converge(new IQN) followed by
+ * removeTarget(old IQN); delete is removeTarget + removeBacking.
  */
 
 export type Backing =
@@ -94,6 +97,26 @@ export interface TargetDriver {
   persist(): Promise<void>;
   /** Size and free space of the backing directory's filesystem or of the volume group; read-only. */
   capacity(): Promise<HostCapacity>;
+}
+
+/** Every backing store we create carries this prefix, so the orphan sweep never touches anything else. */
+export const BACKING_PREFIX = 'bootlun-';
+
+/** The device or file path the target exports (what ObservedTarget.backingPath reports). */
+export function backingPath(backing: Backing): string {
+  return backing.kind === 'file' ? backing.path : `/dev/${backing.volumeGroup}/${backing.volumeName}`;
+}
+
+const BACKING_NAME = new RegExp(`^${BACKING_PREFIX}([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(\\.img)?$`);
+
+/** The LUN id a backing store's name carries, or null when the name is not one of ours. */
+export function lunIdOfBacking(backing: Backing): string | null {
+  const name = backing.kind === 'file' ? path.posix.basename(backing.path) : backing.volumeName;
+  const match = BACKING_NAME.exec(name);
+  if (!match) return null;
+  // A file needs the .img suffix and a volume must not have one.
+  if ((backing.kind === 'file') !== (match[2] !== undefined)) return null;
+  return match[1]!;
 }
 
 /** Thrown by converge when the backing store is gone and may not be recreated (see `createBacking`). */
