@@ -15,13 +15,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createDatabase, defaultAdminUrl, dropDatabase, migrateDeploy, uniqueDatabaseName } from '@bootlun/db';
-import { Queue } from 'bullmq';
-import IORedis from 'ioredis';
+import { queueNameFor } from '@bootlun/jobs';
 import { Client } from 'pg';
 import { measureEndpoint, type Endpoint, type LoadOptions, type Measurement, type Server } from './load';
 import { measureProvisioning, type ProvisionResult } from './provision';
 import { seedBenchDatabase, type SeedResult } from './seed';
 import { treeUsage } from '../support/proc';
+import { cleanQueues } from '../support/queues';
+import { fmt, mark, printTable } from '../support/table';
 import { assertProductionCommands, buildProduction, PRODUCTION_COMMANDS, startProductionApi, startRawBaseline, type BenchProcess } from '../support/processes';
 
 /** The goals, as the bench checks them. */
@@ -108,17 +109,6 @@ async function checkSameBytes(list: Endpoint[], ours: Server, raw: Server, heade
     const { operation_id: _op, ...lun } = made.data;
     if (readBack.text !== JSON.stringify({ success: true, data: lun })) throw new Error(`${e.label}: the LUN the baseline created reads back differently through our API: ${firstDifference(readBack.text, JSON.stringify({ success: true, data: lun }))}`);
   }
-}
-
-const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
-const mark = (ok: boolean) => (ok ? 'ok' : 'MISSED');
-
-function printTable(rows: string[][]): void {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  const line = (r: string[]) => `| ${r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join(' | ')} |`;
-  console.log(line(rows[0]!));
-  console.log(`|${widths.map((w, c) => (c === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`);
-  for (const r of rows.slice(1)) console.log(line(r));
 }
 
 interface ApiSectionResult {
@@ -261,28 +251,11 @@ async function main(): Promise<void> {
     failed = false;
   } finally {
     await stopAll();
-    await cleanQueues(redisUrl, prefix, seed?.backendIds ?? []);
+    // The jobs the creates put on the seeded backends' queues (no worker serves those) go with the run.
+    await cleanQueues(redisUrl, prefix, (seed?.backendIds ?? []).map(queueNameFor));
     await dropDatabase(adminUrl, db.name);
     if (failed) console.log(`logs kept in ${dir}`);
     else rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** The jobs the creates put on the seeded backends' queues (no worker serves those) go with the run. */
-async function cleanQueues(redisUrl: string, prefix: string, backendIds: string[]): Promise<void> {
-  const connection = new IORedis(redisUrl, { maxRetriesPerRequest: 1 });
-  try {
-    const names: string[] = [];
-    for await (const keys of connection.scanStream({ match: `${prefix}:*:meta`, count: 1000 })) {
-      for (const key of keys as string[]) names.push(key.slice(prefix.length + 1, -':meta'.length));
-    }
-    for (const name of new Set([...names, ...backendIds.map((id) => `storage-${id}`)])) {
-      const queue = new Queue(name, { connection, prefix });
-      await queue.obliterate({ force: true }).catch(() => undefined);
-      await queue.close();
-    }
-  } finally {
-    connection.disconnect();
   }
 }
 

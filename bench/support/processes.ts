@@ -34,7 +34,7 @@ export function assertProductionCommands(): void {
   const compose = readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8');
   const workerCommand = /^ {2}worker:\n(?:(?! {2}\S).*\n)*? {4}command:\s*(\[.*\])\s*$/m.exec(compose)?.[1];
   const problems: string[] = [];
-  for (const [unit, want] of [['bootlun-api.service', PRODUCTION_COMMANDS.api], ['bootlun-worker.service', PRODUCTION_COMMANDS.worker]] as const) {
+  for (const [unit, want] of [['bootlun-api.service', PRODUCTION_COMMANDS.api], ['bootlun-worker@.service', PRODUCTION_COMMANDS.worker]] as const) {
     const got = execStart(unit);
     if (got !== JSON.stringify(want)) problems.push(`deploy/systemd/${unit} runs ${got ?? 'nothing'}`);
   }

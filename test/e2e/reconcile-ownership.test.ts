@@ -1,7 +1,9 @@
 import { existsSync, statSync, truncateSync, unlinkSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { reconcileBackend, type WorkerDeps } from '@bootlun/core';
 import { SpawnRunner } from '@bootlun/exec';
-import { TgtDriver } from '@bootlun/targets';
+import { backingFor, TgtDriver } from '@bootlun/targets';
+import { hostDriver } from '../support/host-view';
 import { backendBody, unique } from '../support/api-harness';
 import { startStack, waitForLun, waitForOperation, type Stack } from '../support/stack';
 import { startWorker, type WorkerProcess } from '../support/worker-process';
@@ -142,5 +144,31 @@ describe('reconcile beside another backend on the same tgtd', () => {
     const op = await waitForOperation(s.h, grow.body.data.operation_id, ['failed']);
     expect(op.error).toMatch(/missing; refusing to replace it with an empty one/);
     expect(existsSync(backingFile(gone.id))).toBe(false);
+  });
+
+  it('a LUN whose grow is still queued is not lost data: reconcile leaves it to its operation', async () => {
+    const lun = await createLun(s.backend.id, unique('pending'));
+    await s.worker.stop();
+    const grow = await s.h.as('operator').patch(`/api/v1/storage/luns/${lun.id}`, { size_gb: 2 });
+    expect(grow.status).toBe(202);
+    // The row says 2 GiB, the file still holds 1 GiB until the queued resize runs: reconcile now, in between.
+    const backend = (await s.h.services.repos.backends.findByRef(s.backend.id))!;
+    const deps: WorkerDeps = {
+      repos: s.h.services.repos,
+      secrets: s.h.services.secrets,
+      driver: hostDriver(s),
+      backend,
+      backingFor: (id) => backingFor('file', s.backingDir, id),
+      requestPersist: () => undefined,
+      log: () => undefined,
+    };
+    const ctx = { step: async () => undefined, checkpoint: async () => undefined };
+    const report = await reconcileBackend(deps, ctx);
+    expect(report.lostBackings.map((l) => l.lun)).not.toContain(lun.name);
+    expect((await s.h.as('viewer').get(`/api/v1/storage/luns/${lun.id}`)).body.data).toMatchObject({ status: 'ready', error_message: null });
+
+    await s.startWorker();
+    await waitForOperation(s.h, grow.body.data.operation_id, ['succeeded']);
+    expect(statSync(backingFile(lun.id)).size).toBe(2 * GIB);
   });
 });

@@ -6,13 +6,16 @@ import { readCapacity } from '../support/iscsi-initiator';
 import { waitForLun, waitForOperation } from '../support/stack';
 import { dumpScript, DUMP_ARGV } from '../../packages/targets/src/lio/rtslib-dump';
 import { waitFor } from '../support/wait-for';
-import { startWorker, type WorkerProcess } from '../support/worker-process';
+import { GuestWorker, guestWorkerEnv, WORKER_HOST_PORTS } from './guest-worker';
+import { buildToolsDisk, mountTools, TOOLS_DISK_ID } from './lio-configfs/guest-tools';
 import { ensureImage, GUEST_FILEIO_DIR, GUEST_IP, GUEST_VG, StorageVm } from './storage-vm';
 
 /**
- * Issue 6's proof: API + real worker processes (outside the VM, COMMAND_TRANSPORT=vm-agent)
- * + real LIO and LVM in a Debian guest, checked with real iSCSI logins from the host.
- * Two backends on the one storage host: fileio in a directory and block on the VG.
+ * Issues 6 and 11: the API on the host, the production worker (dist/worker.js, started as
+ * deploy/systemd/bootlun-worker@.service says) inside the storage-host VM driving LIO
+ * through configfs and LVM, Postgres and Redis reached through the VM's forwards; every
+ * access claim checked with a real iSCSI login from the host. Two backends on the one
+ * storage host: fileio in a directory and block on the VG. Ends with SIGKILL crash rounds.
  */
 const GiB = 1024 ** 3;
 const LIO_LUN = 0;
@@ -21,7 +24,8 @@ const OP_TIMEOUT = 240_000;
 let vm: StorageVm;
 let h: ApiHarness;
 let dir: string;
-const workers: WorkerProcess[] = [];
+const workers = new Map<string, GuestWorker>();
+const workerLogs: Record<string, string> = {};
 const timings: Array<[string, number]> = [];
 // The block backend's prefix extends the fileio one's, as an install from before the overlap check may have it.
 const filePrefix = `iqn.2026-11.io.bootlun.${unique('vf').replace('-', '')}`;
@@ -37,8 +41,10 @@ let fileLun: Lun;
 let blockLun: Lun;
 
 const portal = () => `127.0.0.1:${vm.portalPort}`;
-const credentials = async (id: string) => (await h.as('admin').get(`/api/v1/storage/luns/${id}/credentials`)).body.data as { chap_username: string; chap_secret: string };
-const login = (iqn: string, initiator: string, chap?: { username: string; secret: string }) => readCapacity({ portal: portal(), targetIqn: iqn, lun: LIO_LUN, initiator, chap });
+type Chap = { username: string; secret: string };
+const credentials = async (id: string) =>
+  (await h.as('admin').get(`/api/v1/storage/luns/${id}/credentials`)).body.data as { chap_username: string; chap_secret: string; target_chap_username: string | null; target_chap_secret: string | null };
+const login = (iqn: string, initiator: string, chap?: Chap, mutualChap?: Chap) => readCapacity({ portal: portal(), targetIqn: iqn, lun: LIO_LUN, initiator, chap, mutualChap });
 const newNode = async (hostname: string): Promise<Node> =>
   (await h.as('operator').post('/api/v1/nodes', { mac_address: `02:${Array.from({ length: 5 }, () => Math.floor(Math.random() * 256).toString(16).padStart(2, '0')).join(':')}`, hostname })).body.data;
 
@@ -78,9 +84,11 @@ beforeAll(async () => {
   // No try/catch and no skip: a failed build or boot fails the suite loudly.
   rmSync(ARTIFACTS, { recursive: true, force: true });
   mkdirSync(ARTIFACTS, { recursive: true });
-  const image = await ensureImage((line) => console.log(line));
   dir = mkdtempSync(path.join(os.tmpdir(), 'bootlun-vm-'));
-  vm = await StorageVm.start(image, path.join(dir, 'vm'));
+  const [image, tools] = await Promise.all([ensureImage((line) => console.log(line)), buildToolsDisk(dir)]);
+  vm = await StorageVm.start(image, path.join(dir, 'vm'), { extraDisks: [{ id: TOOLS_DISK_ID, file: tools }], hostServices: WORKER_HOST_PORTS });
+  await mountTools(vm);
+  await GuestWorker.install(vm);
   console.log(`storage VM: image ${image.buildMs === null ? 'reused from cache' : `built in ${image.buildMs} ms`}, booted in ${vm.bootMs[0]} ms, portal 127.0.0.1:${vm.portalPort}`);
 
   h = await startApiHarness();
@@ -89,6 +97,7 @@ beforeAll(async () => {
       { name: unique(`lio-${type}`) },
       {
         driver: 'lio',
+        lio_interface: 'configfs',
         portal_ip: GUEST_IP,
         portal_port: 3260,
         iqn_prefix: prefixes[type],
@@ -101,43 +110,31 @@ beforeAll(async () => {
   const legacy = body('block');
   expect((await h.as('admin').post('/api/v1/storage/backends', legacy)).status).toBe(409);
   blockBackend = await h.services.prisma.storageBackend.create({ data: { name: legacy.name, type: 'iscsi', config: legacy.config } });
-  for (const backend of [fileBackend, blockBackend]) {
-    workers.push(
-      await startWorker({
-        STORAGE_BACKEND: backend.name,
-        COMMAND_TRANSPORT: `vm-agent:${vm.agentSocket}`,
-        DATA_DIR: path.join(dir, `data-${backend.name}`),
-        LOG_LEVEL: 'debug',
-        RETRY_CREATE_BACKOFF_MS: '500',
-        RETRY_UPDATE_BACKOFF_MS: '500',
-      }),
-    );
-  }
+  await startWorkers();
   nodeA = await newNode('vm-node-a');
   nodeB = await newNode('vm-node-b');
 }, 30 * 60_000);
 
+/** One in-guest worker per backend, instance named by the backend's type. */
+async function startWorkers(extra: Record<string, string> = {}): Promise<void> {
+  await Promise.all(
+    (['file', 'block'] as const).map(async (type) => {
+      const backend = type === 'file' ? fileBackend : blockBackend;
+      const env = { ...guestWorkerEnv(), STORAGE_BACKEND: backend.name, HEARTBEAT_INTERVAL_MS: '1000', RETRY_CREATE_BACKOFF_MS: '500', RETRY_UPDATE_BACKOFF_MS: '500', ...extra };
+      workers.set(type, await GuestWorker.start(vm, type, env));
+    }),
+  );
+}
+
+async function keepWorkerLogs(): Promise<void> {
+  for (const [type, w] of workers) workerLogs[`${type}-${w.pid}`] = await w.output().catch((e: Error) => `(unreadable: ${e.message})`);
+}
+
 afterAll(async () => {
-  for (const w of workers) await w.stop().catch(() => undefined);
-  workers.forEach((w, i) => writeFileSync(path.join(ARTIFACTS, `worker-${i}.log`), w.output()));
-  // Per-command timings of the LIO driver inside the VM, from the workers' debug logs.
-  const perCommand = new Map<string, number[]>();
-  for (const w of workers) {
-    for (const line of w.output().split('\n')) {
-      if (!line.includes('command finished (vm agent)')) continue;
-      try {
-        // guestMs: time inside the guest, without the wait for the agent's one-at-a-time lock.
-        const entry = JSON.parse(line) as { argv: string[]; guestMs: number };
-        const key = entry.argv[0] === 'python3' ? 'rtslib read (python3 -I -)' : entry.argv.slice(0, 2).join(' ');
-        perCommand.set(key, [...(perCommand.get(key) ?? []), entry.guestMs]);
-      } catch {
-        /* not JSON */
-      }
-    }
-  }
+  if (vm) await keepWorkerLogs();
+  for (const [name, log] of Object.entries(workerLogs)) writeFileSync(path.join(ARTIFACTS, `worker-${name}.log`), log);
   const lines = [...timings.map(([what, ms]) => `  ${what}: ${ms} ms`), `  boots: ${vm?.bootMs.join(', ')} ms`];
-  for (const [cmd, ms] of perCommand) lines.push(`  ${cmd}: n=${ms.length} median ${ms.sort((a, b) => a - b)[Math.floor(ms.length / 2)]} ms max ${Math.max(...ms)} ms`);
-  console.log(`storage VM timings (per command: time inside the guest):\n${lines.join('\n')}`);
+  console.log(`storage VM timings (worker in the guest, LIO through configfs):\n${lines.join('\n')}`);
   await vm?.stop();
   await h?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -150,9 +147,10 @@ describe('LIO and LVM on a real storage host (VM)', () => {
     }
   });
 
-  it('creates a fileio and an LVM-backed LUN with CHAP', async () => {
-    const post = (backend: { id: string }, name: string) => h.as('operator').post('/api/v1/storage/luns', { name: unique(name), size_gb: 1, target_id: backend.id, purpose: 'boot_from_san', chap_enabled: true });
-    const [f, b] = await Promise.all([post(fileBackend, 'vmfile'), post(blockBackend, 'vmblock')]);
+  it('creates a fileio LUN with mutual CHAP and an LVM-backed LUN with CHAP', async () => {
+    const post = (backend: { id: string }, name: string, mutual: boolean) =>
+      h.as('operator').post('/api/v1/storage/luns', { name: unique(name), size_gb: 1, target_id: backend.id, purpose: 'boot_from_san', chap_enabled: true, mutual_chap_enabled: mutual });
+    const [f, b] = await Promise.all([post(fileBackend, 'vmfile', true), post(blockBackend, 'vmblock', false)]);
     expect([f.status, b.status]).toEqual([202, 202]);
     fileLun = f.body.data;
     blockLun = b.body.data;
@@ -206,6 +204,12 @@ describe('LIO and LVM on a real storage host (VM)', () => {
     for (const [lun, owner, other] of [[fileLun, nodeA, nodeB], [blockLun, nodeB, nodeA]] as const) {
       const creds = await credentials(lun.id);
       const right = { username: creds.chap_username, secret: creds.chap_secret };
+      if (lun === fileLun) {
+        // Mutual CHAP: the target proves itself with its own secret; the initiator refuses a target that gets it wrong.
+        const mutual = { username: creds.target_chap_username!, secret: creds.target_chap_secret! };
+        expect(await login(lun.iqn, owner.initiator_iqn, right, mutual)).toMatchObject({ ok: true, sizeBytes: GiB });
+        expect((await login(lun.iqn, owner.initiator_iqn, right, { ...mutual, secret: 'NotTheTarget123' })).ok).toBe(false);
+      }
       expect(await login(lun.iqn, owner.initiator_iqn, right)).toMatchObject({ ok: true, sizeBytes: GiB });
       expect((await login(lun.iqn, owner.initiator_iqn, { username: creds.chap_username, secret: 'WrongSecret12345' })).ok).toBe(false);
       expect((await login(lun.iqn, owner.initiator_iqn)).ok).toBe(false);
@@ -240,6 +244,8 @@ describe('LIO and LVM on a real storage host (VM)', () => {
     const want = [fileLun.iqn, blockLun.iqn].map((s) => s.toLowerCase()).sort();
     // The workers coalesce `saveconfig`; wait until the saved file has exactly our two targets.
     await waitFor('saveconfig.json to list both targets', async () => (JSON.stringify(await savedTargets()) === JSON.stringify(want) ? true : undefined), OP_TIMEOUT, 1_000);
+    await Promise.all([...workers.values()].map((w) => w.stop()));
+    await keepWorkerLogs();
     await timed('guest reboot (power off + boot)', () => vm.reboot());
     const live = await guestLio();
     expect(live.targets.sort()).toEqual(want);
@@ -249,6 +255,18 @@ describe('LIO and LVM on a real storage host (VM)', () => {
     expect((await login(fileLun.iqn, nodeB.initiator_iqn, { username: creds.chap_username, secret: creds.chap_secret })).ok).toBe(false);
     expect(await login(blockLun.iqn, nodeB.initiator_iqn)).toMatchObject({ ok: true, sizeBytes: GiB });
     expect((await login(blockLun.iqn, nodeA.initiator_iqn)).ok).toBe(false);
+
+    // The storage host is back: its workers start again from the tools disk.
+    await mountTools(vm);
+    await GuestWorker.install(vm);
+    await startWorkers();
+  });
+
+  it('grows the LV-backed LUN: the initiator sees the new size', async () => {
+    const res = await h.as('operator').patch(`/api/v1/storage/luns/${blockLun.id}`, { size_gb: 2 });
+    expect(res.status).toBe(202);
+    await timed('grow block LUN 1 → 2 GiB', () => waitForOperation(h, res.body.data.operation_id, ['succeeded'], OP_TIMEOUT));
+    expect(await login(blockLun.iqn, nodeB.initiator_iqn)).toMatchObject({ ok: true, sizeBytes: 2 * GiB });
   });
 
   it("reconciling either backend leaves the other's target, backstore and LV alone", async () => {
@@ -269,7 +287,7 @@ describe('LIO and LVM on a real storage host (VM)', () => {
     expect(after.storageObjects.sort()).toEqual(before.storageObjects.sort());
     expect(after.acls.sort()).toEqual(before.acls.sort());
     expect((await vm.check(['lvs', '--noheadings', '-o', 'lv_name', GUEST_VG])).trim()).toBe(`bootlun-${blockLun.id}`);
-    expect(await login(blockLun.iqn, nodeB.initiator_iqn)).toMatchObject({ ok: true, sizeBytes: GiB });
+    expect(await login(blockLun.iqn, nodeB.initiator_iqn)).toMatchObject({ ok: true, sizeBytes: 2 * GiB });
   });
 
   it('unassigns and deletes both: no target, backstore, ACL, file or LV is left', async () => {
@@ -295,4 +313,66 @@ describe('LIO and LVM on a real storage host (VM)', () => {
     expect((await vm.check(['lvs', '--noheadings', '-o', 'lv_name', GUEST_VG])).trim()).toBe('');
     await waitFor('saveconfig.json to be empty of our targets', async () => ((await savedTargets()).filter(ours).length === 0 ? true : undefined), OP_TIMEOUT, 1_000);
   });
+});
+
+describe('crash safety: the in-guest worker SIGKILLed in the middle of a create', () => {
+  // Short lock and stall intervals: the next worker takes over the killed job within seconds.
+  const FAST_RECOVERY = { WORKER_LOCK_MS: '3000', WORKER_STALLED_INTERVAL_MS: '1000' };
+  const ROUNDS: Array<{ label: string; crashAtStep?: string; killAfterMs?: number }> = [
+    { label: 'at "create backing file" (state read, nothing made)', crashAtStep: 'create backing file' },
+    { label: 'at "verify LIO state" (backing file made, no configfs object yet)', crashAtStep: 'verify LIO state' },
+    { label: 'at "apply" (the configfs writes are next)', crashAtStep: 'apply' },
+    // Timed kills land inside the configfs writes or the coalesced save that follows the job.
+    { label: '300 ms after the POST', killAfterMs: 300 },
+    { label: '900 ms after the POST', killAfterMs: 900 },
+    { label: '1600 ms after the POST', killAfterMs: 1_600 },
+  ];
+
+  /** What the database says the file backend's host holds, and what the host holds. */
+  async function compare(): Promise<void> {
+    const luns = ((await h.as('viewer').get(`/api/v1/storage/luns?backend_id=${fileBackend.id}&limit=1000`)).body.data as Array<{ id: string; iqn: string; status: string }>).filter((l) => l.status !== 'deleting');
+    const wantTargets = luns.map((l) => l.iqn.toLowerCase()).sort();
+    const wantFiles = luns.map((l) => `bootlun-${l.id}.img`).sort();
+    const live = await guestLio();
+    expect(live.targets.filter((t) => t.startsWith(prefixes.file)).sort()).toEqual(wantTargets);
+    expect(live.storageObjects.filter((so) => so.startsWith('fileio/')).sort()).toEqual(luns.map((l) => `fileio/bootlun-${l.id}`).sort());
+    expect((await vm.check(['ls', GUEST_FILEIO_DIR])).split('\n').filter(Boolean).sort()).toEqual(wantFiles);
+    // The saved file is always a whole document; the coalesced save catches up with the live state.
+    await waitFor('saveconfig.json to match the live targets', async () => {
+      const saved = JSON.parse((await vm.check(['cat', '/etc/rtslib-fb-target/saveconfig.json'])) || '{}') as { targets?: Array<{ wwn: string }> };
+      const ours = (saved.targets ?? []).map((t) => t.wwn).filter((w) => w.startsWith(prefixes.file)).sort();
+      return JSON.stringify(ours) === JSON.stringify(wantTargets) ? true : undefined;
+    }, OP_TIMEOUT, 500);
+  }
+
+  it(`${ROUNDS.length} rounds: each create ends ready and the host, LIO and the saved file equal the database`, async () => {
+    await workers.get('file')!.stop();
+    const leftovers: string[] = [];
+    for (const [i, round] of ROUNDS.entries()) {
+      const crashEnv: Record<string, string> = round.crashAtStep ? { NODE_ENV: 'test', FAULT_CRASH_AT_STEP: round.crashAtStep } : {};
+      const crashing = await GuestWorker.start(vm, 'file', { ...guestWorkerEnv(), STORAGE_BACKEND: fileBackend.name, ...FAST_RECOVERY, ...crashEnv });
+      const res = await h.as('operator').post('/api/v1/storage/luns', { name: unique(`crash${i}`), size_gb: 1, target_id: fileBackend.id, chap_enabled: true });
+      expect(res.status).toBe(202);
+      if (round.crashAtStep) {
+        await waitFor(`worker to crash ${round.label}`, async () => ((await crashing.alive()) ? undefined : true), OP_TIMEOUT, 100);
+      } else {
+        await new Promise((r) => setTimeout(r, round.killAfterMs));
+        await crashing.kill();
+      }
+      workerLogs[`crash-${i}`] = await crashing.output();
+      // A save killed mid-write leaves its temp file beside a whole saveconfig.json, never a part of one.
+      leftovers.push(...(await vm.check(['ls', '-A', '/etc/rtslib-fb-target'])).split('\n').filter((f) => f.endsWith('.tmp')));
+      workers.set('file', await GuestWorker.start(vm, 'file', { ...guestWorkerEnv(), STORAGE_BACKEND: fileBackend.name, ...FAST_RECOVERY }));
+      const lun = await timed(`crash round ${i + 1} (${round.label}): POST → ready`, () => waitForLun(h, res.body.data.id, (l) => l.status !== 'creating', OP_TIMEOUT));
+      expect({ round: round.label, status: lun.status, error: lun.error_message }).toEqual({ round: round.label, status: 'ready', error: null });
+      const op = await waitForOperation(h, res.body.data.operation_id, ['succeeded'], OP_TIMEOUT);
+      if (round.crashAtStep) expect(op.attempts).toBeGreaterThanOrEqual(2);
+      await compare();
+      await workers.get('file')!.stop();
+      workerLogs[`recovered-${i}`] = await workers.get('file')!.output();
+    }
+    console.log(`crash rounds: temp files left by kills inside a save: ${leftovers.length} (${leftovers.join(', ') || 'none'})`);
+    // The file backend keeps a worker, as before the rounds.
+    workers.set('file', await GuestWorker.start(vm, 'file', { ...guestWorkerEnv(), STORAGE_BACKEND: fileBackend.name }));
+  }, 30 * 60_000);
 });

@@ -205,6 +205,9 @@ export class StorageVm {
     ];
     return [
       '-accel', 'tcg,tb-size=256',
+      // Every x86-64 storage host of this century has SSE4.1; qemu's default model does not, and V8's
+      // Liftoff (the worker runs with --liftoff-only) refuses to run without it.
+      '-cpu', 'max',
       '-machine', 'pc',
       '-bios', '/usr/share/qemu/qboot.rom',
       '-m', '1024',

@@ -3,17 +3,21 @@ import type { StepContext, TargetDriver } from '@bootlun/core';
 /**
  * Test-only fault points, inert unless NODE_ENV=test:
  * - FAULT_TRANSIENT_FAILURES=N: the first N converge calls fail with a retryable error;
- * - FAULT_STEP_DELAY_MS=M: every reported step waits M ms (room to kill or cancel mid-job).
+ * - FAULT_STEP_DELAY_MS=M: every reported step waits M ms (room to kill or cancel mid-job);
+ * - FAULT_CRASH_AT_STEP=name: the process SIGKILLs itself when the driver reports a step
+ *   starting with `name`, so a crash lands after exactly the work of the steps before it.
  */
 export function withFaults(driver: TargetDriver, env: NodeJS.ProcessEnv): TargetDriver {
   if (env.NODE_ENV !== 'test') return driver;
   let failuresLeft = Number(env.FAULT_TRANSIENT_FAILURES ?? 0);
   const delayMs = Number(env.FAULT_STEP_DELAY_MS ?? 0);
-  if (!failuresLeft && !delayMs) return driver;
+  const crashAt = env.FAULT_CRASH_AT_STEP;
+  if (!failuresLeft && !delayMs && !crashAt) return driver;
 
   const slow = (ctx: StepContext): StepContext => ({
     checkpoint: () => ctx.checkpoint(),
     step: async (name, percent) => {
+      if (crashAt && name.startsWith(crashAt)) process.kill(process.pid, 'SIGKILL');
       await ctx.step(name, percent);
       if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
     },

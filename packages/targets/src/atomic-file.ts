@@ -14,6 +14,7 @@ import { PermanentTargetError } from '@bootlun/core';
 export async function writeSecretFileAtomically(file: string, text: string, what: string): Promise<void> {
   const dir = path.dirname(file);
   const temp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  await removeStaleTemps(dir, path.basename(file));
   let handle: FileHandle;
   try {
     handle = await fs.open(temp, 'wx', 0o600);
@@ -46,6 +47,29 @@ export async function writeSecretFileAtomically(file: string, text: string, what
     await dirHandle.sync();
   } finally {
     await dirHandle.close();
+  }
+}
+
+/** A temp file older than this was left by a writer that died (a live write takes seconds at most). */
+export const STALE_TEMP_MS = 60_000;
+
+/**
+ * Removes temp files a killed writer left beside `base` (they hold secrets, 0600). Young
+ * ones are left: another worker on the host may be writing the same file right now.
+ */
+async function removeStaleTemps(dir: string, base: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch {
+    return; // the open below reports a missing directory
+  }
+  const prefix = `.${base}.`;
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+    const temp = path.join(dir, name);
+    const st = await fs.stat(temp).catch(() => null);
+    if (st && Date.now() - st.mtimeMs > STALE_TEMP_MS) await fs.rm(temp, { force: true });
   }
 }
 

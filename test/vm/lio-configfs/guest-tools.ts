@@ -3,13 +3,16 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { buildProduction, STORAGE_HOST_FILES } from '../../../scripts/build';
 import type { StorageVm } from '../storage-vm';
 
 /**
- * Puts the configfs driver inside the storage-host VM: the host's `node` binary (the
- * guest is Debian 12 like the host) and one esbuild bundle of guest-runner.ts go on a
- * small read-only ext4 disk, which the guest mounts at /opt/bootlun. No image rebuild:
- * the disk is attached at boot like the others.
+ * What the storage-host VM runs of ours, on a small read-only ext4 disk the guest mounts
+ * at /opt/bootlun (the deploy unit's WorkingDirectory): the host's `node` binary (the
+ * guest is Debian 12 like the host), the production worker artifact as `npm run build`
+ * makes it (dist/worker.js, self-contained), the systemd unit from deploy/, and one
+ * esbuild bundle of guest-runner.ts for driver-level checks. No image rebuild: the disk
+ * is attached at boot like the others.
  */
 
 const run = promisify(execFile);
@@ -30,7 +33,17 @@ export async function buildToolsDisk(dir: string): Promise<string> {
       `--outfile=${path.join(stage, 'guest-runner.js')}`,
     ]);
     copyFileSync(process.execPath, path.join(stage, 'node'));
-    const bytes = statSync(path.join(stage, 'node')).size + statSync(path.join(stage, 'guest-runner.js')).size;
+    const dist = mkdtempSync(path.join(os.tmpdir(), 'bootlun-dist-'));
+    try {
+      await buildProduction(dist);
+      mkdirSync(path.join(stage, 'dist'));
+      for (const file of STORAGE_HOST_FILES) copyFileSync(path.join(dist, file), path.join(stage, 'dist', file));
+    } finally {
+      rmSync(dist, { recursive: true, force: true });
+    }
+    mkdirSync(path.join(stage, 'deploy'));
+    copyFileSync(path.join(ROOT, 'deploy/systemd/bootlun-worker@.service'), path.join(stage, 'deploy/bootlun-worker@.service'));
+    const bytes = ['node', 'guest-runner.js', ...STORAGE_HOST_FILES.map((f) => `dist/${f}`)].reduce((sum, f) => sum + statSync(path.join(stage, f)).size, 0);
     const image = path.join(dir, 'tools.img');
     mkdirSync(dir, { recursive: true });
     const sizeMb = Math.ceil((bytes * 1.2) / 2 ** 20) + 16;

@@ -1,8 +1,9 @@
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PermanentTargetError, type DesiredTarget, type StepContext } from '@bootlun/core';
 import { RecordingRunner } from '@bootlun/exec';
+import { STALE_TEMP_MS } from '../atomic-file';
 import { backingFor } from '../backing';
 import { FakeConfigfs } from './configfs.fake';
 import { LioConfigfsDriver } from './lio-configfs.driver';
@@ -350,8 +351,12 @@ describe('persist', () => {
     await d.converge(desired(), ctx);
     await d.persist();
     const first = statSync(saveconfig).ino;
-    // What a worker killed between open and rename leaves: a partial temp file holding secrets.
-    writeFileSync(path.join(path.dirname(saveconfig), '.saveconfig.json.deadbeef0000.tmp'), '{"partial":');
+    // What a worker killed between open and rename leaves: a partial temp file holding secrets,
+    // older than any write in progress (another backend's worker on the host may be writing its own).
+    const leftover = path.join(path.dirname(saveconfig), '.saveconfig.json.deadbeef0000.tmp');
+    writeFileSync(leftover, '{"partial":');
+    const past = (Date.now() - STALE_TEMP_MS - 1_000) / 1000;
+    utimesSync(leftover, past, past);
     await d.persist();
     // A reader that had the old file open keeps a whole old document; the path names a whole new one.
     expect(statSync(saveconfig).ino).not.toBe(first);

@@ -28,7 +28,7 @@ import { NodeConfigfs, type ConfigfsPort } from './configfs.port';
 import { describe, halfMade, planConfigfsTarget, type ConfigfsOp } from './configfs.plan';
 import { readConfigfsState, readIscsiTargets, readStorageObjects, type ConfigfsState } from './configfs.read';
 import { buildSaveconfig, renderSaveconfig, savedSecrets } from './saveconfig.build';
-import { readSaveconfig, removeStaleTemps, writeSaveconfigAtomically } from './saveconfig.file';
+import { readSaveconfig, writeSaveconfigAtomically } from './saveconfig.file';
 
 export interface LioConfigfsDriverOptions {
   /** For LVM only (lvcreate, lvextend, lvs, lvremove); LIO itself is reached through `configfs`. */
@@ -183,7 +183,6 @@ export class LioConfigfsDriver implements TargetDriver {
    */
   async persist(): Promise<void> {
     const file = this.options.saveconfigPath ?? DEFAULT_SAVECONFIG_PATH;
-    await removeStaleTemps(file);
     const previous = await readSaveconfig(file);
     const saved = savedSecrets(previous);
     const doc = await buildSaveconfig(this.configfs, {

@@ -1,5 +1,4 @@
 import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import { PermanentTargetError } from '@bootlun/core';
 import { writeSecretFileAtomically } from '../atomic-file';
 import type { JsonObject } from './saveconfig.build';
@@ -26,17 +25,4 @@ export async function readSaveconfig(file: string): Promise<JsonObject | null> {
     // reported below
   }
   throw new PermanentTargetError(`${file} is not a saveconfig document; move it away or fix it`);
-}
-
-/** Left-over temp files of writes that were killed (they hold secrets; nobody else reads them). */
-export async function removeStaleTemps(file: string): Promise<void> {
-  const dir = path.dirname(file);
-  const prefix = `.${path.basename(file)}.`;
-  let names: string[];
-  try {
-    names = await fs.readdir(dir);
-  } catch {
-    return;
-  }
-  await Promise.all(names.filter((n) => n.startsWith(prefix) && n.endsWith('.tmp')).map((n) => fs.rm(path.join(dir, n), { force: true })));
 }

@@ -66,6 +66,24 @@ export function describeLostBacking(lun: Lun, sizeBytes: number | undefined): st
 const isSettled = (lun: Lun) => lun.status === 'ready' || lun.status === 'active' || lun.status === 'error';
 
 /**
+ * LUNs with a queued or running operation. Their rows already say what the operation will
+ * make (a resize's new size, a rename's IQN), so the host lags behind them by design:
+ * judging them now would call a pending grow a truncated, lost backing store.
+ */
+async function lunsWithWorkInFlight(deps: WorkerDeps): Promise<Set<string>> {
+  const busy = new Set<string>();
+  for (const status of ['queued', 'running'] as const) {
+    for (let offset = 0; ; offset += IN_FLIGHT_PAGE) {
+      const page = await deps.repos.operations.list({ backendId: deps.backend.id, status }, { limit: IN_FLIGHT_PAGE, offset });
+      for (const op of page.items) if (op.lunId) busy.add(op.lunId);
+      if (page.items.length < IN_FLIGHT_PAGE) break;
+    }
+  }
+  return busy;
+}
+const IN_FLIGHT_PAGE = 500;
+
+/**
  * Compares the database with the live target configuration of this host and repairs what
  * is safe. Settled LUNs whose target drifted are converged again; a LUN whose backing
  * store is gone or truncated is marked `error` (recreating it would hand the node an empty
@@ -84,9 +102,11 @@ export async function reconcileBackend(deps: WorkerDeps, ctx: StepContext, optio
   const stores = await deps.driver.listBackings();
   const storeSizes = new Map(stores.map((s) => [backingPath(s.backing), s.sizeBytes]));
   const luns = await deps.repos.luns.listByBackend(deps.backend.id);
+  // After the LUNs: a change requested later leaves the row we hold as it was.
+  const busy = await lunsWithWorkInFlight(deps);
 
   await ctx.step('compare LUNs', 10);
-  for (const lun of luns.filter(isSettled)) {
+  for (const lun of luns.filter((l) => isSettled(l) && !busy.has(l.id))) {
     const where = backingPath(deps.backingFor(lun.id));
     const lost = describeLostBacking(lun, storeSizes.get(where));
     if (lost) {

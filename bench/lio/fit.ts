@@ -1,0 +1,45 @@
+/**
+ * The arithmetic of the LIO bench, kept pure so it can be read (and checked) apart from
+ * the VM: medians, and the straight line the seed's per-LUN cost follows as the host fills.
+ */
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? Number.NaN : (s[(s.length - 1) >> 1]! + s[s.length >> 1]!) / 2;
+}
+
+export function mean(xs: readonly number[]): number {
+  return xs.length === 0 ? Number.NaN : xs.reduce((sum, x) => sum + x, 0) / xs.length;
+}
+
+/** cost(i) = a + b·i, fitted by least squares. */
+export interface LinearFit {
+  a: number;
+  b: number;
+}
+
+/**
+ * Least-squares line through (i, ms[i-1]) for i = 1..n: the i-th LUN's cost on a host
+ * that already holds i - 1 of them. One point gives a flat line through it.
+ */
+export function fitPerLunCost(ms: readonly number[]): LinearFit {
+  const n = ms.length;
+  if (n === 0) return { a: Number.NaN, b: Number.NaN };
+  if (n === 1) return { a: ms[0]!, b: 0 };
+  const xs = ms.map((_, k) => k + 1);
+  const mx = mean(xs);
+  const my = mean(ms);
+  let sxy = 0;
+  let sxx = 0;
+  for (let k = 0; k < n; k++) {
+    sxy += (xs[k]! - mx) * (ms[k]! - my);
+    sxx += (xs[k]! - mx) ** 2;
+  }
+  const b = sxy / sxx;
+  return { a: my - b * mx, b };
+}
+
+/** Σ_{i=1..count} (a + b·i): the whole loop's time for `count` LUNs on the fitted line. */
+export function extrapolatedTotal(fit: LinearFit, count: number): number {
+  return count * fit.a + (fit.b * count * (count + 1)) / 2;
+}
