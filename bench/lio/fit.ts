@@ -39,6 +39,17 @@ export function fitPerLunCost(ms: readonly number[]): LinearFit {
   return { a: my - b * mx, b };
 }
 
+/**
+ * The line the extrapolation uses. A LUN never gets cheaper as the host fills (each
+ * targetcli process loads, and each saveconfig writes, every object already there), so a
+ * slope below zero is noise of a busy machine over a short loop: then the flat line at the
+ * mean is used, which can only make the seed's estimate smaller.
+ */
+export function growthFit(ms: readonly number[]): LinearFit & { clamped: boolean } {
+  const fit = fitPerLunCost(ms);
+  return fit.b < 0 ? { a: mean(ms), b: 0, clamped: true } : { ...fit, clamped: false };
+}
+
 /** Σ_{i=1..count} (a + b·i): the whole loop's time for `count` LUNs on the fitted line. */
 export function extrapolatedTotal(fit: LinearFit, count: number): number {
   return count * fit.a + (fit.b * count * (count + 1)) / 2;

@@ -29,7 +29,7 @@ import { ensureImage, GUEST_FILEIO_DIR, GUEST_IP, GUEST_VG, StorageVm } from '..
 import { assertProductionCommands, buildProduction, PRODUCTION_COMMANDS, startProductionApi, type BenchProcess } from '../support/processes';
 import { cleanQueues } from '../support/queues';
 import { fmt, mark, printTable } from '../support/table';
-import { extrapolatedTotal, fitPerLunCost, mean, median, type LinearFit } from './fit';
+import { extrapolatedTotal, fitPerLunCost, growthFit, mean, median } from './fit';
 import { operationParts, type OperationParts } from './operation-parts';
 import { BenchApiClient, OurSide, type Lun, type Node } from './our-side';
 import { SeedSide, seedLun, seedSteps, shownArgv, type SeedKind, type SeedLayout, type SeedLun } from './seed-sequence';
@@ -281,7 +281,7 @@ function report(r: ReportInput): void {
     const saved = median(o.map((x) => x.savedMs));
     rows.push([`${label}: … until in saveconfig.json`, fmt(seedTotal), fmt(saved), `${fmt(ratio(seedTotal, saved), 1)}×`, '(read)']);
   }
-  const fit = fitPerLunCost(r.seedBulkMs);
+  const fit = growthFit(r.seedBulkMs);
   const seedPerLun = extrapolatedTotal(fit, BULK) / BULK;
   const oursPerLun = (r.bulk.createMs + r.bulk.assignMs) / BULK;
   const bulkRatio = ratio(seedPerLun, oursPerLun);
@@ -299,12 +299,14 @@ function report(r: ReportInput): void {
   console.log(missed.length === 0 ? '\nall goals met' : `\ngoals missed:\n  ${missed.join('\n  ')}`);
 }
 
-function printSeedBulk(fit: LinearFit, ms: number[], seedPerLun: number): void {
+function printSeedBulk(fit: ReturnType<typeof growthFit>, ms: number[], seedPerLun: number): void {
+  const ls = fitPerLunCost(ms);
   console.log(
     [
       `\nseed loop, ${ms.length} fileio LUNs one after another on one host (create + assign each): per LUN mean ${fmt(mean(ms))} ms, first ${fmt(ms[0]!)} ms, last ${fmt(ms.at(-1)!)} ms`,
-      `  least-squares fit of LUN i's cost: ${fmt(fit.a)} + ${fmt(fit.b, 1)}·i ms (each saveconfig rewrites the whole host, so the cost grows with i)`,
-      `  extrapolated to ${BULK}: Σ_{i=1..${BULK}} (a + b·i) = ${BULK}·a + b·${(BULK * (BULK + 1)) / 2} = ${fmt(extrapolatedTotal(fit, BULK) / 1000, 1)} s, ${fmt(seedPerLun)} ms per LUN`,
+      `  per LUN, in order: ${ms.map((x) => fmt(x)).join(', ')} ms`,
+      `  least-squares fit of LUN i's cost: ${fmt(ls.a)} + ${fmt(ls.b, 1)}·i ms${fit.clamped ? ' — a slope below zero is noise (a LUN never gets cheaper as the host fills), so the flat line at the mean is used' : ' (each targetcli loads, and each saveconfig writes, every object on the host)'}`,
+      `  extrapolated to ${BULK}: Σ_{i=1..${BULK}} (a + b·i) = ${BULK}·${fmt(fit.a)} + ${fmt(fit.b, 1)}·${(BULK * (BULK + 1)) / 2} ms = ${fmt(extrapolatedTotal(fit, BULK) / 1000, 1)} s, ${fmt(seedPerLun)} ms per LUN`,
     ].join('\n'),
   );
 }

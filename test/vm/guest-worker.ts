@@ -43,16 +43,16 @@ export function guestWorkerEnv(): Record<string, string> {
   return env;
 }
 
+let starts = 0;
+
 export class GuestWorker {
   private constructor(
     private readonly vm: StorageVm,
     readonly instance: string,
     readonly pid: number,
+    /** This start's own output (stdout and stderr, as journald would keep them). */
+    readonly logFile: string,
   ) {}
-
-  get logFile(): string {
-    return `/run/bootlun-worker-${this.instance}.log`;
-  }
 
   /** Puts node where the unit expects it; the guest's root is a fresh snapshot on every boot. */
   static async install(vm: StorageVm): Promise<void> {
@@ -70,13 +70,13 @@ export class GuestWorker {
       return `${k}='${v}'`;
     });
     await vm.check(['sh', '-c', `mkdir -p "$(dirname "$1")" && umask 077 && cat > "$1"`, 'sh', envFile], `${lines.join('\n')}\n`);
-    const log = `/run/bootlun-worker-${instance}.log`;
+    const log = `/run/bootlun-worker-${instance}-${++starts}.log`;
     // `set -a; . file` exports what the file sets, as systemd's EnvironmentFile does.
     const script = `echo $$ > /run/bootlun-worker-${instance}.pid; cd ${unitSetting(unit, 'WorkingDirectory', instance)} && set -a && . ${envFile} && set +a && exec ${unitSetting(unit, 'ExecStart', instance)}`;
     const pidFile = `/run/bootlun-worker-${instance}.pid`;
     await vm.check(['sh', '-c', `rm -f ${pidFile}; setsid -f sh -c '${script}' </dev/null >>${log} 2>&1`]);
     const pid = await waitFor(`in-guest worker ${instance} to get a pid`, async () => Number((await vm.exec(['cat', pidFile])).stdout.trim()) || undefined, 30_000, 100);
-    const worker = new GuestWorker(vm, instance, pid);
+    const worker = new GuestWorker(vm, instance, pid, log);
     const outcome = await waitFor(`in-guest worker ${instance} to start`, async () => {
       if ((await worker.output()).includes('"worker started"')) return 'started';
       return (await worker.alive()) ? undefined : 'exited';

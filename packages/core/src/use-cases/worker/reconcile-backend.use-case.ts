@@ -50,8 +50,11 @@ export function describeDrift(lun: Lun, initiators: string[], observed: Observed
   const want = [...initiators].sort().join(',');
   const have = [...observed.initiators].sort().join(',');
   if (want !== have) issues.push(`ACL is [${have}], expected [${want}]`);
+  // CHAP only matters while someone may log in; LIO keeps it on the node's ACL, so an
+  // unassigned LUN there shows none, and that is not drift.
   const chapWanted = lun.chapEnabled ? lun.chapUsername : null;
-  if ((observed.chapUsername ?? null) !== chapWanted) issues.push(`CHAP user is ${observed.chapUsername ?? 'none'}, expected ${chapWanted ?? 'none'}`);
+  const anyoneAllowed = initiators.length > 0 || observed.initiators.length > 0;
+  if (anyoneAllowed && (observed.chapUsername ?? null) !== chapWanted) issues.push(`CHAP user is ${observed.chapUsername ?? 'none'}, expected ${chapWanted ?? 'none'}`);
   if (observed.lunNumber === null) issues.push('LUN missing in target');
   return issues.length ? issues.join('; ') : null;
 }
