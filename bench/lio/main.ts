@@ -30,7 +30,8 @@ import { assertProductionCommands, buildProduction, PRODUCTION_COMMANDS, startPr
 import { cleanQueues } from '../support/queues';
 import { fmt, mark, printTable } from '../support/table';
 import { extrapolatedTotal, fitPerLunCost, growthFit, mean, median } from './fit';
-import { operationParts, type OperationParts } from './operation-parts';
+import { jobTimes, type JobTimes } from './operation-parts';
+import { workerLogStats, type WorkerLogStats } from './worker-log';
 import { BenchApiClient, OurSide, type Lun, type Node } from './our-side';
 import { SeedSide, seedLun, seedSteps, shownArgv, type SeedKind, type SeedLayout, type SeedLun } from './seed-sequence';
 
@@ -223,15 +224,28 @@ async function main(): Promise<void> {
     const lastCreds = await client.expect<{ chap_username: string; chap_secret: string }>(200, 'GET', `/api/v1/storage/luns/${lastLun.id}/credentials`);
     await tryLogins(vm, lastLun.iqn, bulkNodes.at(-1)!.initiator_iqn, { username: lastCreds.chap_username, secret: lastCreds.chap_secret });
 
-    const parts: PartsRow[] = [];
+    const jobs: JobRow[] = [];
     for (const kind of KINDS) {
-      for (const phase of ['create', 'assign'] as const) parts.push({ label: `${KIND_LABEL[kind]} ${phase}, one LUN`, ...(await operationParts(db.url, ourRounds[kind].map((o) => o.operationIds[phase]))) });
+      for (const phase of ['create', 'assign'] as const) {
+        const wall = median(ourRounds[kind].map((o) => (phase === 'create' ? o.createMs : o.assignMs)));
+        jobs.push({ label: `${KIND_LABEL[kind]} ${phase}, one LUN`, wallMs: wall, bulk: false, ...(await jobTimes(db.url, ourRounds[kind].map((o) => o.operationIds[phase]))) });
+      }
     }
-    for (const phase of ['create', 'assign'] as const) parts.push({ label: `${BULK} fileio ${phase}s`, ...(await operationParts(db.url, bulk.operationIds[phase])) });
-    // The worker checks each save by reading it back; a save that overlapped a job's changes fails that check and is retried.
-    const saveFailures = await vm.check(['sh', '-c', 'for w in "$@"; do printf "%s %s\n" "$w" "$(grep -c "saving the target configuration failed" "/run/bootlun-worker-$w.log")"; done', 'sh', ...KINDS]);
+    for (const phase of ['create', 'assign'] as const) {
+      jobs.push({ label: `${BULK} fileio ${phase}s`, wallMs: phase === 'create' ? bulk.createMs : bulk.assignMs, bulk: true, ...(await jobTimes(db.url, bulk.operationIds[phase])) });
+    }
 
-    report({ seedRounds, ourRounds, logins, setup, seedBulkMs, bulk, bootMs: vm.bootMs[0]!, layout, parts, saveFailures: saveFailures.trim().split('\n') });
+    // Our part is over: the workers stop (each flushes its pending save), so the seed's last measurement has the host to itself.
+    for (const w of workers) await w.stop();
+    const logStats = await Promise.all(workers.map(async (w) => ({ instance: w.instance, ...workerLogStats(await w.output()) })));
+
+    // The seed's cost at the far end of its loop, measured instead of extrapolated: one more LUN on the host that now holds our BULK.
+    const farLun = seedLun('file', `${own}z`, BULK + 1, `${NODE_IQN_PREFIX}:02b500000001`);
+    progress(`seed: one LUN on the host holding ${BULK} LUNs`);
+    const far = await seed.run(farLun);
+    await seed.remove([farLun]);
+
+    report({ seedRounds, ourRounds, logins, setup, seedBulkMs, seedFarMs: far.createMs + far.assignMs, bulk, bootMs: vm.bootMs[0]!, layout, jobs, logStats });
     console.log(`\nbench took ${fmt((Date.now() - started) / 1000)} s`);
     failed = false;
   } finally {
@@ -246,8 +260,11 @@ async function main(): Promise<void> {
 
 const sum = (r: { createMs: number; assignMs: number }) => r.createMs + r.assignMs;
 
-interface PartsRow extends OperationParts {
+interface JobRow extends JobTimes {
   label: string;
+  /** POST → status (median, one LUN) or the whole phase (bulk). */
+  wallMs: number;
+  bulk: boolean;
 }
 
 interface ReportInput {
@@ -259,8 +276,10 @@ interface ReportInput {
   bulk: { createMs: number; assignMs: number; savedMs: number };
   bootMs: number;
   layout: SeedLayout;
-  parts: PartsRow[];
-  saveFailures: string[];
+  /** The seed's create + assign on the host holding our bulk LUNs (i = bulk + 1). */
+  seedFarMs: number;
+  jobs: JobRow[];
+  logStats: Array<WorkerLogStats & { instance: string }>;
 }
 
 function report(r: ReportInput): void {
@@ -288,15 +307,31 @@ function report(r: ReportInput): void {
   if (bulkRatio < GOALS.bulk) missed.push(`${BULK} LUNs: ${fmt(bulkRatio, 1)}× per LUN < ${GOALS.bulk}×`);
   rows.push([`${BULK} fileio LUNs, per LUN (seed: fit of ${r.seedBulkMs.length})`, fmt(seedPerLun), fmt(oursPerLun), `${fmt(bulkRatio, 1)}×`, `≥ ${GOALS.bulk}× ${mark(bulkRatio >= GOALS.bulk)}`]);
   rows.push([`${BULK} fileio LUNs, per LUN … until in saveconfig.json`, fmt(seedPerLun), fmt(r.bulk.savedMs / BULK), `${fmt(ratio(seedPerLun, r.bulk.savedMs / BULK), 1)}×`, '(read)']);
+  const farPerLun = lineThroughFarPoint(r.seedBulkMs, r.seedFarMs);
+  rows.push([`${BULK} fileio LUNs, per LUN (seed: line to its LUN at ${BULK})`, fmt(farPerLun), fmt(oursPerLun), `${fmt(ratio(farPerLun, oursPerLun), 1)}×`, '(check)']);
 
   console.log(`\nLIO: one LUN with CHAP created and assigned; the seed's one-shot targetcli sequence vs ours (API → queue → in-guest worker → configfs), medians of ${ROUNDS} round(s), sides alternating`);
   printTable(rows);
   printSeedBulk(fit, r.seedBulkMs, seedPerLun);
+  console.log(`  with no growth at all (every LUN at the loop's mean): ${fmt(mean(r.seedBulkMs))} ms per LUN, ${fmt(ratio(mean(r.seedBulkMs), oursPerLun), 1)}× ours`);
+  console.log(
+    `  check, measured: the seed's create + assign of one more LUN on the host holding our ${BULK}: ${fmt(r.seedFarMs)} ms (the fitted line says ${fmt(fit.a + fit.b * (BULK + 1))} ms); ` +
+      `the line through the loop's mean and this point gives ${fmt(farPerLun)} ms per LUN for ${BULK}`,
+  );
   console.log(`ours, ${BULK} LUNs: creates ${fmt(r.bulk.createMs)} ms (all POSTed, then all ready), assigns ${fmt(r.bulk.assignMs)} ms (all POSTed, then all active); every ACL in saveconfig.json ${fmt(r.bulk.savedMs)} ms after the first POST`);
-  printParts(r);
+  printJobs(r);
   printMethod(r);
   console.log(`storage VM boot: ${r.bootMs} ms`);
   console.log(missed.length === 0 ? '\nall goals met' : `\ngoals missed:\n  ${missed.join('\n  ')}`);
+}
+
+/**
+ * The seed's per-LUN mean over 1..bulk on the straight line through the loop's mean (at
+ * its middle i) and the LUN measured on the full host (at i = bulk + 1).
+ */
+function lineThroughFarPoint(ms: readonly number[], farMs: number): number {
+  const [i0, y0, i1] = [(ms.length + 1) / 2, mean(ms), BULK + 1];
+  return y0 + ((farMs - y0) / (i1 - i0)) * ((BULK + 1) / 2 - i0);
 }
 
 function printSeedBulk(fit: ReturnType<typeof growthFit>, ms: number[], seedPerLun: number): void {
@@ -311,13 +346,17 @@ function printSeedBulk(fit: ReturnType<typeof growthFit>, ms: number[], seedPerL
   );
 }
 
-function printParts(r: ReportInput): void {
-  console.log(`\nours, where the time goes (operations table; wait = committed → worker claimed it, job = claimed → finished; medians):`);
-  printTable([
-    ['operations', 'count', 'wait ms', 'job ms', 'Σ job s'],
-    ...r.parts.map((p) => [p.label, String(p.count), fmt(p.waitMs), fmt(p.jobMs), fmt(p.jobSumMs / 1000, 1)]),
-  ]);
-  console.log(`worker saves that failed their read-back check (retried by the worker): ${r.saveFailures.join(', ')}`);
+function printJobs(r: ReportInput): void {
+  console.log(`\nours, the jobs inside (claimed → finished, as the worker in the guest stamped them):`);
+  for (const j of r.jobs) {
+    if (j.bulk) console.log(`  ${j.label}: phase ${fmt(j.wallMs / 1000, 1)} s, jobs Σ ${fmt(j.sumMs / 1000, 1)} s (${fmt((100 * j.sumMs) / j.wallMs)} % of it), median job ${fmt(j.medianMs)} ms (${j.count} jobs)`);
+    else console.log(`  ${j.label}: POST → status ${fmt(j.wallMs)} ms, job ${fmt(j.medianMs)} ms (medians of ${j.count})`);
+  }
+  for (const w of r.logStats) {
+    console.log(
+      `  worker ${w.instance}: ${w.saveFailures} saves failed their read-back check and were retried${w.firstSaveFailure ? ` (first: ${w.firstSaveFailure.slice(0, 160)})` : ''}; ${w.reconciles} reconciles ran (start-up and every 5 min), repairing ${w.repaired} LUNs`,
+    );
+  }
 }
 
 function printMethod(r: ReportInput): void {

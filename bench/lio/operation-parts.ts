@@ -2,28 +2,26 @@ import { Client } from 'pg';
 import { median } from './fit';
 
 /**
- * Where our time goes, from the operations the API recorded: queue wait (the row's
- * commit → the worker claimed it) and the job itself (claimed → finished), medians per
- * group, and the jobs' summed time against the wall clock of a bulk run.
+ * How long our jobs themselves took, from the operations the worker finished: claimed →
+ * finished, both stamped by the worker in the guest. (The row's creation is stamped on
+ * this machine, whose clock the guest's does not follow closely enough to subtract.)
  */
-export interface OperationParts {
+export interface JobTimes {
   count: number;
-  waitMs: number;
-  jobMs: number;
-  jobSumMs: number;
+  medianMs: number;
+  sumMs: number;
 }
 
-export async function operationParts(databaseUrl: string, ids: readonly string[]): Promise<OperationParts> {
+export async function jobTimes(databaseUrl: string, operationIds: readonly string[]): Promise<JobTimes> {
   const db = new Client({ connectionString: databaseUrl });
   await db.connect();
   try {
-    const { rows } = await db.query<{ wait: string; job: string }>(
-      `SELECT extract(epoch FROM started_at - created_at) * 1000 AS wait, extract(epoch FROM finished_at - started_at) * 1000 AS job
-       FROM operations WHERE id = ANY($1::uuid[]) AND finished_at IS NOT NULL`,
-      [ids],
+    const { rows } = await db.query<{ ms: string }>(
+      'SELECT extract(epoch FROM finished_at - started_at) * 1000 AS ms FROM operations WHERE id = ANY($1::uuid[]) AND finished_at IS NOT NULL AND started_at IS NOT NULL',
+      [operationIds],
     );
-    const jobs = rows.map((r) => Number(r.job));
-    return { count: rows.length, waitMs: median(rows.map((r) => Number(r.wait))), jobMs: median(jobs), jobSumMs: jobs.reduce((s, x) => s + x, 0) };
+    const ms = rows.map((r) => Number(r.ms));
+    return { count: ms.length, medianMs: median(ms), sumMs: ms.reduce((s, x) => s + x, 0) };
   } finally {
     await db.end();
   }
