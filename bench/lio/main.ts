@@ -124,7 +124,13 @@ async function main(): Promise<void> {
     await cleanQueues(redisUrl, prefix, backendIds.map(queueNameFor));
     await dropDatabase(adminUrl, db.name);
   };
-  process.once('SIGINT', () => void teardown().finally(() => process.exit(130)));
+  // Interrupted or stopped, the run still removes what it made (the API runs in a process group of its own and would outlive it).
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    process.once(signal, () => {
+      console.error(`bench: ${signal}, removing what the run made`);
+      void teardown().finally(() => process.exit(code));
+    });
+  }
   try {
     const [image, tools] = await Promise.all([ensureImage((line) => progress(line)), buildToolsDisk(path.join(dir, 'tools')), migrateDeploy(db.url).then(() => undefined)]);
     const prisma = createPrismaClient(db.url);
