@@ -115,14 +115,15 @@ async function main(): Promise<void> {
   const workers: GuestWorker[] = [];
   const backendIds: string[] = [];
   let failed = true;
+  // Quick steps first (a supervisor's SIGTERM may be followed by a SIGKILL): the API's process group, Redis, the database; then the VM.
   const teardown = async () => {
     if (runningVm) {
       for (const w of workers) writeFileSync(path.join(dir, `guest-worker-${w.instance}.log`), await w.output().catch((e: Error) => `(unreadable: ${e.message})`));
-      await runningVm.stop();
     }
     await api?.stop();
     await cleanQueues(redisUrl, prefix, backendIds.map(queueNameFor));
     await dropDatabase(adminUrl, db.name);
+    await runningVm?.stop();
   };
   // Interrupted or stopped, the run still removes what it made (the API runs in a process group of its own and would outlive it).
   for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {

@@ -13,10 +13,13 @@ import type { StorageVm } from '../../test/vm/storage-vm';
  * - `/iscsi create` would add the default portal 0.0.0.0:3260, which cannot coexist with
  *   the per-target portals on 10.0.2.15:3260 that our driver makes (LIO shares one
  *   listening socket per address and port, and the kernel refuses a wildcard beside a
- *   specific address on the same port). So the bench turns that default off once
- *   (`set global auto_add_default_portal=false`) and adds the portal explicitly on
- *   10.0.2.15:3260, the address our targets use and the VM forwards; in the seed,
- *   `/iscsi create` made the portal inside its own step.
+ *   specific address on the same port). Checked in the guest: beside a 10.0.2.15:3260
+ *   portal, `/iscsi create` says "Default portal not created" and the target has none;
+ *   beside 0.0.0.0:3260, creating 10.0.2.15:3260 fails ("Could not create NetworkPortal
+ *   in configFS"), so whichever side came first would lock the other out. So the bench
+ *   turns that default off once (`set global auto_add_default_portal=false`) and adds the
+ *   portal explicitly on 10.0.2.15:3260, the address our targets use and the VM forwards;
+ *   in the seed, `/iscsi create` made the portal inside its own step.
  * - Debian 12's targetcli-fb makes a "sparse" fileio file with posix_fallocate, which a
  *   1 GiB file cannot get on the VM's 512 MiB state disk. The bench makes the sparse file
  *   first with `truncate` (as our driver does); `/backstores/fileio create … size=1G`
