@@ -18,10 +18,12 @@ import type { CommandRunner } from '@bootlun/exec';
 import { assertSavedMatchesLive } from '../atomic-file';
 import { assertBackingLocation } from '../backing';
 import { localFilesystemCapacity } from '../capacity/filesystem.capacity';
+import { withFileLock } from '../file-lock';
 import { DEFAULT_SAVECONFIG_PATH } from '../lio/lio.driver';
 import { checkDevicePath, checkWwn } from '../lio/lio.commands';
 import { LIO_LUN, lioTargetSpec, storageObjectName, type LioTargetSpec } from '../lio/lio.plan';
 import { findTarget, toObservedTarget } from '../lio/lio.state';
+import { activeVolumeSize } from '../lvm/lvm.device';
 import { ensureVolume, listBackingVolumes, listVolumes, removeVolume, volumeGroupSpace } from '../lvm/lvm.volumes';
 import { applyOp, removeIscsiTarget, removeStorageObject } from './configfs.apply';
 import { NodeConfigfs, type ConfigfsPort } from './configfs.port';
@@ -183,6 +185,11 @@ export class LioConfigfsDriver implements TargetDriver {
    */
   async persist(): Promise<void> {
     const file = this.options.saveconfigPath ?? DEFAULT_SAVECONFIG_PATH;
+    // One host file, one worker per backend: build + write + read back one at a time.
+    await withFileLock(file, () => this.persistLocked(file));
+  }
+
+  private async persistLocked(file: string): Promise<void> {
     const previous = await readSaveconfig(file);
     const saved = savedSecrets(previous);
     const doc = await buildSaveconfig(this.configfs, {
@@ -286,7 +293,8 @@ export class LioConfigfsDriver implements TargetDriver {
       return true;
     }
     await ctx.step(so ? 'grow logical volume' : 'create logical volume', 25);
-    await ensureVolume(this.options.runner, backing, spec.sizeBytes);
+    // The worker is on the storage host: size the LV from its device node, not `lvs`.
+    await ensureVolume(this.options.runner, backing, spec.sizeBytes, (ref) => activeVolumeSize(ref));
     return true;
   }
 

@@ -19,8 +19,7 @@ function lvmHost(reports: string[], others: Record<string, { code?: number; stde
 describe('lvm volumes', () => {
   it('creates a missing LV and reads it back', async () => {
     const runner = lvmHost([fixture('lvs-vg0-empty.json'), fixture('lvs-vg0.json')]);
-    const lv = await ensureVolume(runner, LV, TEN_GIB);
-    expect(lv.sizeBytes).toBe(TEN_GIB);
+    await ensureVolume(runner, LV, TEN_GIB);
     expect(runner.calls.map((c) => c.argv[0])).toEqual(['lvs', 'lvcreate', 'lvs']);
   });
 
@@ -41,7 +40,27 @@ describe('lvm volumes', () => {
     const runner = lvmHost([fixture('lvs-vg0-empty.json'), fixture('lvs-vg0.json')], {
       lvcreate: { code: 5, stderr: `  Logical Volume "${LV.volumeName}" already exists in volume group "vg0"` },
     });
-    await expect(ensureVolume(runner, LV, TEN_GIB)).resolves.toMatchObject({ volumeName: LV.volumeName });
+    await expect(ensureVolume(runner, LV, TEN_GIB)).resolves.toBeUndefined();
+  });
+
+  it('with a local probe, a create is one lvcreate and no lvs', async () => {
+    const runner = lvmHost([]);
+    const sizes: Array<number | undefined> = [undefined, TEN_GIB];
+    await ensureVolume(runner, LV, TEN_GIB, async () => sizes.shift());
+    expect(runner.calls.map((c) => c.argv[0])).toEqual(['lvcreate']);
+  });
+
+  it('asks lvs when the probe cannot see the LV (inactive, or no udev)', async () => {
+    const runner = lvmHost([fixture('lvs-vg0.json')], {
+      lvcreate: { code: 5, stderr: `  Logical Volume "${LV.volumeName}" already exists in volume group "vg0"` },
+    });
+    await ensureVolume(runner, LV, TEN_GIB, async () => undefined);
+    expect(runner.calls.map((c) => c.argv[0])).toEqual(['lvcreate', 'lvs']);
+  });
+
+  it('fails when neither the probe nor lvs sees the LV after lvcreate', async () => {
+    const runner = lvmHost([fixture('lvs-vg0-empty.json')]);
+    await expect(ensureVolume(runner, LV, TEN_GIB, async () => undefined)).rejects.toThrow(/not listed/);
   });
 
   it('fails permanently when the VG is missing or full', async () => {

@@ -49,25 +49,36 @@ async function findVolume(runner: CommandRunner, ref: VolumeRef): Promise<Logica
   return volumes.find((lv) => lv.volumeName === ref.volumeName);
 }
 
-/** Creates the LV or grows it to at least `sizeBytes` (never shrinks); returns the verified LV. */
-export async function ensureVolume(runner: CommandRunner, ref: VolumeRef, sizeBytes: number): Promise<LogicalVolume> {
-  let volume = await findVolume(runner, ref);
-  if (!volume) {
+/**
+ * Sizes one LV, or says it is not there. `lvs` by default; a worker on the storage host
+ * passes activeVolumeSize (no process), which may answer undefined for an LV that exists
+ * but has no device node: ensureVolume then learns it from lvcreate's "already exists".
+ */
+export type VolumeProbe = (ref: VolumeRef) => Promise<number | undefined>;
+
+function lvsProbe(runner: CommandRunner): VolumeProbe {
+  return async (ref) => (await findVolume(runner, ref))?.sizeBytes;
+}
+
+/** Creates the LV or grows it to at least `sizeBytes` (never shrinks), then checks its size. */
+export async function ensureVolume(runner: CommandRunner, ref: VolumeRef, sizeBytes: number, probe: VolumeProbe = lvsProbe(runner)): Promise<void> {
+  const authoritative = lvsProbe(runner);
+  let size = await probe(ref);
+  if (size === undefined) {
     const created = await run(runner, lvcreateArgv(ref, sizeBytes));
     // Another attempt may have created it between our look and our act.
     if (created.code !== 0 && classifyLvmError(created.stderr) !== 'lv-exists') fail(created);
-    volume = await findVolume(runner, ref);
-    if (!volume) throw new Error(`lvcreate reported success but ${ref.volumeGroup}/${ref.volumeName} is not listed`);
+    size = (await probe(ref)) ?? (await authoritative(ref));
+    if (size === undefined) throw new Error(`lvcreate reported success but ${ref.volumeGroup}/${ref.volumeName} is not listed`);
   }
-  if (volume.sizeBytes < sizeBytes) {
+  if (size < sizeBytes) {
     const extended = await run(runner, lvextendArgv(ref, sizeBytes));
     if (extended.code !== 0) fail(extended);
-    volume = await findVolume(runner, ref);
+    size = (await probe(ref)) ?? (await authoritative(ref));
   }
-  if (!volume || volume.sizeBytes < sizeBytes) {
-    throw new Error(`${ref.volumeGroup}/${ref.volumeName} is ${volume?.sizeBytes ?? 0} bytes after resize, wanted ${sizeBytes}`);
+  if (size === undefined || size < sizeBytes) {
+    throw new Error(`${ref.volumeGroup}/${ref.volumeName} is ${size ?? 0} bytes after resize, wanted ${sizeBytes}`);
   }
-  return volume;
 }
 
 /** Removes the LV; an LV (or VG) that is already gone counts as removed. */
