@@ -72,7 +72,6 @@ describe('LUN create', () => {
     [{ purpose: 'scratch' }, 'purpose'],
     [{ chap_enabled: 'yes' }, 'chap_enabled'],
     [{ target_id: 'not-a-uuid' }, 'target_id'],
-    [{ target_id: undefined }, 'backend_id'],
     [{ extra: 1 }, 'extra'],
   ])('rejects %j naming %s', async (patch, field) => {
     const res = await createLun(patch);

@@ -41,3 +41,26 @@ describe('backend config: PureBoot fields', () => {
     expect(createLunBody.safeParse({ name: 'boot-01', size_gb: 1, target_id: id, chap_enabled: false, mutual_chap_enabled: true }).success).toBe(false);
   });
 });
+
+describe('placement inputs', () => {
+  const base = { driver: 'tgt', portal_ip: '10.0.2.15', iqn_prefix: 'iqn.2026-11.io.bootlun', backingstore_type: 'file', backingstore_path: '/srv/luns' };
+
+  it('a LUN create may name no backend (the API places it); one named either way is the backend', () => {
+    const id = '3f2c1a85-833b-44db-a802-db5b8efec017';
+    expect(createLunBody.parse({ name: 'boot-01', size_gb: 1 }).backend_id).toBeUndefined();
+    expect(createLunBody.parse({ name: 'boot-01', size_gb: 1, target_id: id }).backend_id).toBe(id);
+    expect(createLunBody.parse({ name: 'boot-01', size_gb: 1, backend_id: id }).backend_id).toBe(id);
+  });
+
+  it('overcommit_ratio is optional, 1 to 100, and named when wrong', () => {
+    expect(backendConfigSchema.parse(base)).not.toHaveProperty('overcommit_ratio');
+    expect(backendConfigSchema.parse({ ...base, overcommit_ratio: 1 })).toMatchObject({ overcommit_ratio: 1 });
+    expect(backendConfigSchema.parse({ ...base, overcommit_ratio: 2.5 })).toMatchObject({ overcommit_ratio: 2.5 });
+    expect(backendConfigSchema.parse({ ...base, overcommit_ratio: 100 })).toMatchObject({ overcommit_ratio: 100 });
+    for (const bad of [0.99, 0, -1, 100.5, '2', null]) {
+      const res = backendConfigSchema.safeParse({ ...base, overcommit_ratio: bad });
+      expect(res.success).toBe(false);
+      expect(res.error!.issues.map((i) => i.path.join('.'))).toEqual(['overcommit_ratio']);
+    }
+  });
+});

@@ -41,6 +41,18 @@ const backendConfigFields = z.strictObject({
    * authentication" on an iSCSI backend). Absent means off. CHAP stays a per-LUN setting.
    */
   chap_enabled: z.boolean().optional().describe('CHAP for new LUNs whose request does not say (default false); each LUN has its own chap_enabled'),
+  /**
+   * How far placement may promise more than the host has: a LUN placed without a backend
+   * goes here only while the LUN sizes stay within total × ratio and the measured free
+   * space × ratio covers it. Above 1 only makes sense for storage that allocates on
+   * write (sparse files, thin pools); thick volumes take their whole size at once.
+   */
+  overcommit_ratio: z
+    .number({ error: 'must be a number' })
+    .min(1, { error: 'must be at least 1' })
+    .max(100, { error: 'must be at most 100' })
+    .optional()
+    .describe('placement may provision up to total × ratio (default 1: no overcommit); above 1 only for sparse files or thin pools'),
 });
 
 /** The portal initiators are told to use: the advertised address and port where set, else where the target listens. */

@@ -23,7 +23,10 @@ export const sizeGbSchema = z
 
 export const purposeSchema = z.enum(LUN_PURPOSES, { error: `must be one of ${LUN_PURPOSES.join(', ')}` });
 
-/** PureBoot's form sends `target_id`; the seed's API says `backend_id`. Either names the storage backend. */
+/**
+ * PureBoot's form sends `target_id`; the seed's API says `backend_id`. Either names the
+ * storage backend. On create both may be left out: the API then places the LUN itself.
+ */
 const backendRef = {
   backend_id: uuidSchema.optional(),
   target_id: uuidSchema.optional(),
@@ -33,16 +36,14 @@ export const createLunBody = z
   .strictObject({
     name: lunNameSchema,
     size_gb: sizeGbSchema,
-    ...backendRef,
+    backend_id: backendRef.backend_id.describe('the storage backend; leave out (and target_id) to have the API place the LUN on an online backend with room'),
+    target_id: backendRef.target_id.describe('same as backend_id (PureBoot UI alias)'),
     purpose: purposeSchema.default('boot_from_san'),
     /** Absent: the backend's default (its config.chap_enabled, off unless set). */
     chap_enabled: z.boolean().optional(),
     mutual_chap_enabled: z.boolean().default(false),
   })
   .superRefine((body, ctx) => {
-    if (!body.backend_id && !body.target_id) {
-      ctx.addIssue({ code: 'custom', path: ['backend_id'], message: 'is required (or target_id)' });
-    }
     if (body.backend_id && body.target_id && body.backend_id !== body.target_id) {
       ctx.addIssue({ code: 'custom', path: ['target_id'], message: 'must equal backend_id when both are given' });
     }
@@ -50,7 +51,8 @@ export const createLunBody = z
       ctx.addIssue({ code: 'custom', path: ['mutual_chap_enabled'], message: 'requires chap_enabled' });
     }
   })
-  .transform(({ backend_id, target_id, ...rest }) => ({ ...rest, backend_id: (backend_id ?? target_id)! }));
+  // Absent: no backend named, the API places the LUN on one that has room.
+  .transform(({ backend_id, target_id, ...rest }) => ({ ...rest, backend_id: backend_id ?? target_id }));
 export type CreateLunBody = z.infer<typeof createLunBody>;
 
 /** PureBoot's edit form PATCHes the whole form: unchanged fields are accepted as they are. */

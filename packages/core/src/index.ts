@@ -3,6 +3,7 @@ export * from './ports';
 export * from './deps';
 export * from './domain/model';
 export * from './domain/lun-rules';
+export * from './domain/placement';
 export * from './domain/chap';
 export * from './domain/retry-policy';
 export * from './domain/ipxe-script';

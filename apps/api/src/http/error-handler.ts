@@ -10,6 +10,7 @@ const STATUS: Record<ErrorCode, number> = {
   forbidden: 403,
   not_found: 404,
   conflict: 409,
+  no_capacity: 409,
   rate_limited: 429,
   unavailable: 503,
   internal_error: 500,

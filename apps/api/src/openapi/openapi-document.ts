@@ -16,7 +16,7 @@ function operation(doc: RouteDoc) {
   return {
     summary: doc.summary,
     tags: [doc.tag],
-    description: doc.role === 'public' ? 'No API key (reached by node firmware).' : `Requires an API key with role ${doc.role} or higher.`,
+    description: [doc.description, doc.role === 'public' ? 'No API key (reached by node firmware).' : `Requires an API key with role ${doc.role} or higher.`].filter(Boolean).join('\n\n'),
     security: doc.role === 'public' ? [] : [{ bearer: [] }],
     parameters: [...pathParams, ...queryParameters(doc.query)],
     ...(doc.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(doc.body, 'input') } } } } : {}),
@@ -32,7 +32,7 @@ const ERROR_TEXT: Record<number, string> = {
   401: 'no or invalid API key',
   403: 'the key lacks the role',
   404: 'unknown id, or a path segment that cannot be an id',
-  409: 'state conflict (name taken, LUN assigned, operation running)',
+  409: 'state conflict (name taken, LUN assigned, operation running); `no_capacity` when a LUN to be placed fits on no backend',
   413: 'body too large',
   429: 'rate limited',
   503: 'database or queue unreachable',

@@ -32,6 +32,8 @@ export interface RouteDoc {
   /** Express-style path under /api/v1 (":id" parameters). */
   path: string;
   summary: string;
+  /** More than the summary can say (a rule the route applies); shown above the role note. */
+  description?: string;
   tag: string;
   role: Role;
   body?: z.ZodType;
@@ -48,6 +50,15 @@ const one = envelope;
 const many = listEnvelope;
 const RW = [400, 401, 403, 404, 409, 503];
 
+const PLACEMENT = [
+  'With `backend_id` (or `target_id`) the LUN goes on that backend, as PureBoot sends it.',
+  'With neither, the API places it: among backends that are online (a heartbeat within BACKEND_OFFLINE_AFTER_MS), of type iscsi, and have a capacity report from their worker,',
+  'each has room = min(total × r − provisioned, free × r), where total and free are the last report, provisioned is the sum of the sizes of all its LUNs (any status; a LUN being deleted still holds its space)',
+  'and r is its `config.overcommit_ratio` (default 1). The LUN goes where it fits (room ≥ size) with the most room left after it; ties go to the backend with fewer LUNs, then by name.',
+  'Placements are serialized, so concurrent ones never share the same room. The reply is the usual LUN, on the chosen backend, and the message says where it went.',
+  'When it fits nowhere (or there are no backends) the answer is 409 `no_capacity`, whose detail gives the size asked for and, per backend, room, free, total, provisioned and ratio, or why it was left out (offline, in error, no capacity report).',
+].join(' ');
+
 export const ROUTE_DOCS: RouteDoc[] = [
   { method: 'get', path: '/storage/backends', summary: 'List storage backends', tag: 'storage backends', role: 'viewer', query: paginationQuery, success: [200, many(backendResponse)], errors: [400, 401, 503] },
   { method: 'get', path: '/storage/backends/:id', summary: 'Get a storage backend', tag: 'storage backends', role: 'viewer', success: [200, one(backendResponse)], errors: [400, 401, 404, 503] },
@@ -59,7 +70,7 @@ export const ROUTE_DOCS: RouteDoc[] = [
   { method: 'get', path: '/storage/luns', summary: 'List LUNs', tag: 'LUNs', role: 'viewer', query: listLunsQuery, success: [200, many(lunResponse)], errors: [400, 401, 503] },
   { method: 'get', path: '/storage/luns/:id', summary: 'Get a LUN', tag: 'LUNs', role: 'viewer', success: [200, one(lunResponse)], errors: [400, 401, 404, 503] },
   { method: 'get', path: '/storage/luns/:id/credentials', summary: 'Reveal CHAP credentials (audited)', tag: 'LUNs', role: 'admin', success: [200, one(lunCredentialsResponse)], errors: RW },
-  { method: 'post', path: '/storage/luns', summary: 'Create a LUN (202, status creating)', tag: 'LUNs', role: 'operator', body: createLunBody, success: [202, one(lunChangeResponse)], errors: RW },
+  { method: 'post', path: '/storage/luns', summary: 'Create a LUN (202, status creating); without a backend the API places it', description: PLACEMENT, tag: 'LUNs', role: 'operator', body: createLunBody, success: [202, one(lunChangeResponse)], errors: RW },
   { method: 'patch', path: '/storage/luns/:id', summary: 'Rename, grow, toggle CHAP, change purpose', tag: 'LUNs', role: 'operator', body: updateLunBody, success: [202, one(lunChangeResponse)], errors: RW },
   { method: 'delete', path: '/storage/luns/:id', summary: 'Delete a LUN (202, status deleting)', tag: 'LUNs', role: 'operator', success: [202, one(lunChangeResponse)], errors: RW },
   { method: 'post', path: '/storage/luns/:id/assign', summary: 'Assign a ready LUN to a node', tag: 'LUNs', role: 'operator', body: assignLunBody, success: [202, one(lunChangeResponse)], errors: RW },

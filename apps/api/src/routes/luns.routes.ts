@@ -35,7 +35,8 @@ export function lunRoutes(deps: CoreDeps): Router {
   });
 
   router.post('/', requireRole('operator'), async (req, res) => {
-    sendChange(res, await createLun(deps, parse(createLunBody, req.body, 'body')), 'LUN creation queued');
+    const result = await createLun(deps, parse(createLunBody, req.body, 'body'));
+    sendChange(res, result, result.placement ? `LUN creation queued; ${result.placement}` : 'LUN creation queued');
   });
 
   router.patch('/:id', requireRole('operator'), async (req, res) => {

@@ -1,6 +1,13 @@
 import { iqnPrefixesOverlap, type BackendConfig } from '@bootlun/contracts';
 import type { FieldIssue } from '../errors';
-import type { Backend } from './model';
+import type { Backend, BackendStatus } from './model';
+
+/** A backend's shown status: what its worker last reported, or offline once heartbeats stop. */
+export function effectiveStatus(backend: Pick<Backend, 'status' | 'lastHeartbeatAt'>, offlineAfterMs: number, now = new Date()): BackendStatus {
+  if (!backend.lastHeartbeatAt) return 'offline';
+  if (now.getTime() - backend.lastHeartbeatAt.getTime() > offlineAfterMs) return 'offline';
+  return backend.status;
+}
 
 export interface BackendOverlap {
   /** The other backend's name. */

@@ -6,6 +6,7 @@ export type ErrorCode =
   | 'validation_error'
   | 'not_found'
   | 'conflict'
+  | 'no_capacity'
   | 'unauthorized'
   | 'forbidden'
   | 'unavailable'
@@ -46,6 +47,14 @@ export class ConflictError extends DomainError {
   override readonly name = 'ConflictError';
   constructor(message: string, fields: FieldIssue[] = []) {
     super('conflict', message, fields);
+  }
+}
+
+/** A LUN left to placement fits on no storage backend: a state of the backends, not of the request. */
+export class NoCapacityError extends DomainError {
+  override readonly name = 'NoCapacityError';
+  constructor(message: string, fields: FieldIssue[] = []) {
+    super('no_capacity', message, fields);
   }
 }
 

@@ -89,6 +89,13 @@ export interface LunRepository {
   /** Inserts the LUN (generation 1) and its operation in one transaction. ConflictError on a taken name or IQN. */
   createWithOperation(lun: NewLun, op: NewOperation): Promise<{ lun: Lun; operation: Operation }>;
   /**
+   * Placement: reads every backend with its stats, lets `place` choose one and build the
+   * LUN and operation (or throw), and inserts them, all in one transaction under a lock
+   * that only placed creates take, so two of them never both count the same room.
+   * `decision` is handed back as `place` returned it. ConflictError on a taken name or IQN.
+   */
+  createPlaced<T>(place: (backends: Backend[]) => { lun: NewLun; op: NewOperation; decision: T }): Promise<{ lun: Lun; operation: Operation; decision: T }>;
+  /**
    * Applies `patch` only while the row is still at `expectedGeneration`; with `op`, bumps
    * the generation and records `op` (for that new generation) in the same transaction.
    * ConflictError when another change got there first or the new name is taken.

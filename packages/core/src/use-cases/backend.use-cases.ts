@@ -1,16 +1,11 @@
 import type { BackendConfig, CreateBackendBody, UpdateBackendBody } from '@bootlun/contracts';
 import type { CoreDeps } from '../deps';
-import { findBackendOverlaps } from '../domain/backend-rules';
-import type { Backend, BackendStatus, Operation } from '../domain/model';
+import { effectiveStatus, findBackendOverlaps } from '../domain/backend-rules';
+import type { Backend, Operation } from '../domain/model';
 import { ConflictError, NotFoundError } from '../errors';
 import type { Page, PageRequest } from '../ports';
 
-/** A backend's shown status: what its worker last reported, or offline once heartbeats stop. */
-export function effectiveStatus(backend: Backend, offlineAfterMs: number, now = new Date()): BackendStatus {
-  if (!backend.lastHeartbeatAt) return 'offline';
-  if (now.getTime() - backend.lastHeartbeatAt.getTime() > offlineAfterMs) return 'offline';
-  return backend.status;
-}
+export { effectiveStatus };
 
 function withLiveStatus(deps: CoreDeps, backend: Backend): Backend {
   return { ...backend, status: effectiveStatus(backend, deps.settings.backendOfflineAfterMs) };

@@ -3,9 +3,10 @@ import { targetIqn, type CreateLunBody, type OperationKind, type UpdateLunBody }
 import type { CoreDeps } from '../deps';
 import { chapUsernameFor, generateChapSecret } from '../domain/chap';
 import { lunRules } from '../domain/lun-rules';
-import type { LunView, Operation } from '../domain/model';
-import { ConflictError, NotFoundError, ValidationError } from '../errors';
-import type { LunFilter, LunPatch, NewOperation, Page, PageRequest } from '../ports';
+import type { BackendRef, LunView, Operation } from '../domain/model';
+import { describeNoRoom, describePlacement, placeLun } from '../domain/placement';
+import { ConflictError, NoCapacityError, NotFoundError, ValidationError } from '../errors';
+import type { LunFilter, LunPatch, NewLun, NewOperation, Page, PageRequest } from '../ports';
 import { openChapSecret, sealChapSecret } from './sealed-secrets.use-cases';
 
 export interface LunChangeResult {
@@ -13,6 +14,8 @@ export interface LunChangeResult {
   operation: Operation | null;
   /** 'deferred' when the queue was unreachable: the change is durable and the sweeper will dispatch it. */
   dispatch: 'enqueued' | 'deferred' | 'none';
+  /** A create that named no backend: a sentence saying where the LUN was placed and why. */
+  placement?: string;
 }
 
 async function loadLun(deps: CoreDeps, id: string): Promise<LunView> {
@@ -52,29 +55,53 @@ export async function listLuns(deps: CoreDeps, filter: LunFilter, page: PageRequ
   return deps.repos.luns.list(filter, page);
 }
 
-export async function createLun(deps: CoreDeps, input: CreateLunBody): Promise<LunChangeResult> {
-  const backend = await deps.repos.backends.getRef(input.backend_id);
-  if (!backend) throw new ValidationError(`storage backend ${input.backend_id} does not exist`, [{ field: 'backend_id', message: 'unknown storage backend' }]);
-
+/** The LUN row and create operation of `input` on `backend`. */
+function newLunOn(deps: CoreDeps, backend: BackendRef, input: CreateLunBody): { lun: NewLun; op: NewOperation } {
   // A request that does not say gets the backend's default (config.chap_enabled, off unless set).
   const chap = input.chap_enabled ?? backend.config.chap_enabled ?? false;
   if (input.mutual_chap_enabled && !chap) throw new ValidationError('mutual CHAP requires CHAP', [{ field: 'mutual_chap_enabled', message: 'requires chap_enabled' }]);
-
   const id = randomUUID();
-  const { lun, operation } = await deps.repos.luns.createWithOperation(
-    {
-      id,
-      name: input.name,
-      sizeGb: input.size_gb,
-      backendId: backend.id,
-      iqn: targetIqn(backend.config.iqn_prefix, input.name),
-      purpose: input.purpose,
-      ...chapCredentials(deps, id, chap, input.mutual_chap_enabled),
-    },
-    newOperation(deps, 'create', backend.id),
-  );
+  const lun: NewLun = {
+    id,
+    name: input.name,
+    sizeGb: input.size_gb,
+    backendId: backend.id,
+    iqn: targetIqn(backend.config.iqn_prefix, input.name),
+    purpose: input.purpose,
+    ...chapCredentials(deps, id, chap, input.mutual_chap_enabled),
+  };
+  return { lun, op: newOperation(deps, 'create', backend.id) };
+}
+
+/**
+ * Creates the LUN on the backend the request names (PureBoot always names one: the hot
+ * path, with no placement and no lock), or, when it names none, where placement puts it.
+ */
+export async function createLun(deps: CoreDeps, input: CreateLunBody): Promise<LunChangeResult> {
+  if (input.backend_id === undefined) return createPlacedLun(deps, input);
+  const backend = await deps.repos.backends.getRef(input.backend_id);
+  if (!backend) throw new ValidationError(`storage backend ${input.backend_id} does not exist`, [{ field: 'backend_id', message: 'unknown storage backend' }]);
+
+  const made = newLunOn(deps, backend, input);
+  const { lun, operation } = await deps.repos.luns.createWithOperation(made.lun, made.op);
   // A new LUN is on the backend just read and assigned to no node: its view needs no read back.
   return dispatch(deps, { ...lun, backendName: backend.name, assignedNodeName: null }, operation);
+}
+
+/**
+ * A create that names no backend: the repository hands over every backend under the
+ * placement lock, placeLun chooses, and the LUN is inserted before the lock is released.
+ * Nothing fits: NoCapacityError with every backend's numbers, and nothing is written.
+ */
+async function createPlacedLun(deps: CoreDeps, input: CreateLunBody): Promise<LunChangeResult> {
+  const { lun, operation, decision } = await deps.repos.luns.createPlaced((backends) => {
+    const placement = placeLun(backends, input.size_gb, { now: new Date(), offlineAfterMs: deps.settings.backendOfflineAfterMs });
+    if (!placement.chosen) throw new NoCapacityError(describeNoRoom(placement), [{ field: 'size_gb', message: 'fits on no storage backend' }]);
+    const backend = placement.chosen.backend;
+    return { ...newLunOn(deps, backend, input), decision: { backendName: backend.name, text: describePlacement(placement) } };
+  });
+  const result = await dispatch(deps, { ...lun, backendName: decision.backendName, assignedNodeName: null }, operation);
+  return { ...result, placement: decision.text };
 }
 
 export async function updateLun(deps: CoreDeps, id: string, input: UpdateLunBody): Promise<LunChangeResult> {

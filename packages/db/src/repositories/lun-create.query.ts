@@ -70,7 +70,8 @@ const RETURNED = Prisma.raw(
   ].join(', '),
 );
 
-export async function insertLunWithOperation(db: PrismaClient, lun: NewLun, op: NewOperation): Promise<{ lun: IscsiLun; operation: OperationRow }> {
+/** `db` is the client, or a transaction's (placement inserts under its lock, in its transaction). */
+export async function insertLunWithOperation(db: PrismaClient | Prisma.TransactionClient, lun: NewLun, op: NewOperation): Promise<{ lun: IscsiLun; operation: OperationRow }> {
   const now = new Date();
   const rows = await db.$queryRaw<Array<Record<string, unknown>>>`
     WITH lun AS (

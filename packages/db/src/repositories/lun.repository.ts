@@ -1,6 +1,7 @@
-import { ConflictError, NotFoundError, type Lun, type LunFilter, type LunPatch, type LunRepository, type LunView, type NewLun, type NewOperation, type Operation, type Page, type PageRequest } from '@bootlun/core';
+import { ConflictError, NotFoundError, type Backend, type Lun, type LunFilter, type LunPatch, type LunRepository, type LunView, type NewLun, type NewOperation, type Operation, type Page, type PageRequest } from '@bootlun/core';
 import type { Prisma, PrismaClient } from '../generated/client';
 import { insertLunWithOperation } from './lun-create.query';
+import { lockPlacement, readPlacementBackends } from './lun-placement.query';
 import { queryFirstLun, queryLunById, queryLunPage } from './lun-view.query';
 import { lunViewInclude, toLun, toLunData, toLunView, toOperation } from './mappers';
 import { guarded } from './prisma-errors';
@@ -45,6 +46,25 @@ export class PrismaLunRepository implements LunRepository {
       const created = await insertLunWithOperation(this.db, lun, op);
       return { lun: toLun(created.lun), operation: toOperation(created.operation) };
     });
+  }
+
+  /**
+   * Lock, read, choose and insert in one transaction (see lun-placement.query.ts). The
+   * insert is the same one statement as createWithOperation's. Placed creates queue on
+   * the lock one after another, so the transaction may wait longer than Prisma's default.
+   */
+  createPlaced<T>(place: (backends: Backend[]) => { lun: NewLun; op: NewOperation; decision: T }): Promise<{ lun: Lun; operation: Operation; decision: T }> {
+    return guarded('LUN', undefined, () =>
+      this.db.$transaction(
+        async (tx: Tx) => {
+          await lockPlacement(tx);
+          const { lun, op, decision } = place(await readPlacementBackends(tx));
+          const created = await insertLunWithOperation(tx, lun, op);
+          return { lun: toLun(created.lun), operation: toOperation(created.operation), decision };
+        },
+        { maxWait: 10_000, timeout: 30_000 },
+      ),
+    );
   }
 
   change(id: string, expectedGeneration: number, patch: LunPatch, op: NewOperation | null): Promise<{ lun: LunView; operation: Operation | null }> {

@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError, UnavailableError } from '@bootlun/core';
+import { ConflictError, DomainError, NotFoundError, UnavailableError } from '@bootlun/core';
 import { Prisma } from '../generated/client';
 
 /**
@@ -40,6 +40,8 @@ function effectiveCode(err: Prisma.PrismaClientKnownRequestError): string {
 }
 
 export function mapPrismaError(err: unknown, what: string, id?: string): never {
+  // A use case's own decision made inside a transaction (placement finding no room) passes as it is.
+  if (err instanceof DomainError) throw err;
   if (err instanceof Prisma.PrismaClientKnownRequestError) {
     const code = effectiveCode(err);
     if (code === 'P2002') {
