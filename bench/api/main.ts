@@ -7,6 +7,7 @@
  *   --quick            short runs (CI, ~45 s): four endpoints, 1 round of 2 s per server, 3 LUNs
  *   --section=api|tgt  only one section
  *   --guard            exit 1 when a ratio falls below half its goal (a gross regression)
+ *   BENCH_API_CPU_PROF=<dir>   write V8 CPU profiles of our API and the baseline there
  *
  * See bench/README.md for what each column means.
  */
@@ -46,6 +47,12 @@ const LOAD: Omit<LoadOptions, 'headers'> = quick ? { connections: 10, rounds: 1,
 const PROVISION_COUNT = quick ? 3 : 20;
 /** The quick run's endpoints: one of each path (a page, a LUN, a filtered page, a create). */
 const QUICK = new Set(['GET /storage/luns?limit=50', 'GET /storage/luns/{id}', 'GET /storage/luns?backend_id=…&status=ready', 'POST /storage/luns (CHAP)']);
+
+/** node flags for a V8 CPU profile of one server, written when it exits (BENCH_API_CPU_PROF). */
+function cpuProfile(name: string): string[] {
+  const dir = process.env.BENCH_API_CPU_PROF;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(dir)}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
+}
 
 function endpoints(seed: SeedResult): Endpoint[] {
   const ids = seed.lunIds.slice(0, 1_000);
@@ -220,13 +227,13 @@ async function main(): Promise<void> {
       DATA_DIR: path.join(dir, 'data'),
       LOG_LEVEL: 'info',
     };
-    const api = await startProductionApi({ ...shared, BOOT_ALLOWED_NETWORKS: '127.0.0.1/32' }, dir);
+    const api = await startProductionApi({ ...shared, BOOT_ALLOWED_NETWORKS: '127.0.0.1/32' }, dir, cpuProfile('api'));
     processes.push(api);
     console.log(`our API: ${api.baseUrl} (${PRODUCTION_COMMANDS.api.join(' ')}, NODE_ENV=production)`);
 
     let apiResult: ApiSectionResult | null = null;
     if (section === 'all' || section === 'api') {
-      const raw = await startRawBaseline(shared, dir);
+      const raw = await startRawBaseline(shared, dir, cpuProfile('raw'));
       processes.push(raw);
       console.log(`raw baseline: ${raw.baseUrl} (node, express + pg, bench/api/raw-server.ts)`);
       console.log(`load: autocannon, ${LOAD.connections} connections, ${LOAD.rounds} × ${LOAD.seconds} s per server and endpoint after ${LOAD.warmupSeconds} s warm-up, servers alternating`);

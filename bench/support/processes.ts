@@ -107,10 +107,11 @@ async function answersHealth(baseUrl: string): Promise<boolean> {
 }
 
 /** The API as production starts it, with NODE_ENV=production and `env` on top of ours. */
-export async function startProductionApi(env: Record<string, string>, dir: string): Promise<BenchProcess> {
+export async function startProductionApi(env: Record<string, string>, dir: string, nodeArgs: readonly string[] = []): Promise<BenchProcess> {
   const port = await freeTcpPort();
   const baseUrl = `http://127.0.0.1:${port}`;
-  return launch('api', PRODUCTION_COMMANDS.api, { ...process.env, NODE_ENV: 'production', HOST: '127.0.0.1', PORT: String(port), LOG_PRETTY: 'false', ...env }, dir, () => answersHealth(baseUrl), baseUrl);
+  const [node, ...rest] = PRODUCTION_COMMANDS.api;
+  return launch('api', [node, ...nodeArgs, ...rest], { ...process.env, NODE_ENV: 'production', HOST: '127.0.0.1', PORT: String(port), LOG_PRETTY: 'false', ...env }, dir, () => answersHealth(baseUrl), baseUrl);
 }
 
 /** A storage-host worker as production starts it; ready once it logs that it started. */
@@ -122,7 +123,7 @@ export async function startProductionWorker(env: Record<string, string>, dir: st
  * The raw baseline, compiled to plain JavaScript first (TypeScript's own transpiler, no
  * loader at run time) and run with node, as a minimal service would be.
  */
-export async function startRawBaseline(env: Record<string, string>, dir: string): Promise<BenchProcess> {
+export async function startRawBaseline(env: Record<string, string>, dir: string, nodeArgs: readonly string[] = []): Promise<BenchProcess> {
   const source = readFileSync(path.join(ROOT, 'bench/api/raw-server.ts'), 'utf8');
   const { outputText } = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } });
   mkdirSync(dir, { recursive: true });
@@ -130,5 +131,5 @@ export async function startRawBaseline(env: Record<string, string>, dir: string)
   writeFileSync(file, outputText);
   const port = await freeTcpPort();
   const baseUrl = `http://127.0.0.1:${port}`;
-  return launch('raw', [process.execPath, file], { ...process.env, NODE_ENV: 'production', NODE_PATH: path.join(ROOT, 'node_modules'), PORT: String(port), ...env }, dir, () => answersHealth(baseUrl), baseUrl);
+  return launch('raw', [process.execPath, ...nodeArgs, file], { ...process.env, NODE_ENV: 'production', NODE_PATH: path.join(ROOT, 'node_modules'), PORT: String(port), ...env }, dir, () => answersHealth(baseUrl), baseUrl);
 }

@@ -1,4 +1,5 @@
 import { Prisma } from '@bootlun/db';
+import { lunDocumentsSql } from '../../packages/db/src/repositories/lun-document.query';
 import { lunPageSql } from '../../packages/db/src/repositories/lun-view.query';
 import { startApiHarness, type ApiHarness } from '../support/api-harness';
 
@@ -33,10 +34,13 @@ describe('LUN list indexes', () => {
     ['assigned_node_id', { assignedNodeId: ID }],
     ['backend_id and status', { backendId: ID, status: 'ready' as const }],
   ])('%s: a page and its count come from indexes, in list order', async (_name, filter) => {
-    const text = await plan(lunPageSql(filter, page));
-    expect(text).not.toMatch(/Seq Scan on iscsi_luns/);
-    expect(text).not.toMatch(/Sort/);
-    expect(text).toMatch(/Index (Only )?Scan using iscsi_luns_\w*created_at_id_idx/);
+    // The API's page of documents and the domain's page of LUN views.
+    for (const sql of [lunDocumentsSql(filter, page), lunPageSql(filter, page)]) {
+      const text = await plan(sql);
+      expect(text).not.toMatch(/Seq Scan on iscsi_luns/);
+      expect(text).not.toMatch(/Sort/);
+      expect(text).toMatch(/Index (Only )?Scan using iscsi_luns_\w*created_at_id_idx/);
+    }
   });
 
   it('the node list pages in (created_at, id) order from its index', async () => {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createRepositories, type PrismaClient } from '@bootlun/db';
+import { presentLun } from '../../apps/api/src/http/presenters';
 import { lunViewInclude, toLun, toLunView, toOperation } from '../../packages/db/src/repositories/mappers';
 import { backendBody, startApiHarness, unique, type ApiHarness } from '../support/api-harness';
 
@@ -27,7 +28,10 @@ beforeAll(async () => {
     { status: 'ready' as const, lunNumber: 1, chapEnabled: true, chapUsername: 'blaaaa', chapSecretSealed: 'v2:abc', chapSecretKeyId: 'k1', drift: 'target missing' },
     { status: 'active' as const, lunNumber: 1, assignedNodeId: named.id, chapEnabled: true, chapUsername: 'blbbbb', chapSecretSealed: 'v2:def', chapSecretKeyId: 'k1', mutualChapEnabled: true, targetChapUsername: 'btbbbb', targetChapSealed: 'v2:ghi', targetChapKeyId: 'k2' },
     { status: 'active' as const, lunNumber: 0, assignedNodeId: unnamed.id, purpose: 'install_source' as const },
+    { status: 'ready' as const, lunNumber: 1, template: true },
     { status: 'error' as const, lunNumber: null, errorMessage: 'no space left', generation: 3 },
+    // What JSON must escape or keep, for the database-rendered documents.
+    { status: 'error' as const, lunNumber: null, errorMessage: 'tgtadm: "quoted" \\ back\\slash\nline\ttab \u0001\u001f é ✓ 🚀 </script>', drift: '\u007f del, \u2028 separator' },
   ];
   for (const [i, shape] of shapes.entries()) {
     const name = unique('view');
@@ -56,7 +60,7 @@ describe('the one-statement create', () => {
     const id = randomUUID();
     const name = unique('made');
     const created = await repos.luns.createWithOperation(
-      { id, name, sizeGb: 3, backendId, iqn: `iqn.2026-11.io.bootlun.view:${name}`, purpose: 'install_source', chapEnabled: true, chapUsername: 'blcccc', chapSecret: { sealed: 'v2:x', keyId: 'k1' }, mutualChapEnabled: true, targetChapUsername: 'btcccc', targetChapSecret: { sealed: 'v2:y', keyId: 'k2' } },
+      { id, name, sizeGb: 3, backendId, iqn: `iqn.2026-11.io.bootlun.view:${name}`, purpose: 'install_source', template: true, chapEnabled: true, chapUsername: 'blcccc', chapSecret: { sealed: 'v2:x', keyId: 'k1' }, mutualChapEnabled: true, targetChapUsername: 'btcccc', targetChapSecret: { sealed: 'v2:y', keyId: 'k2' } },
       { kind: 'create', backendId, params: { staleIqns: ['iqn.2026-11.io.bootlun.view:old'] }, maxAttempts: 4 },
     );
     expect(created.lun).toEqual(toLun((await db.iscsiLun.findUniqueOrThrow({ where: { id } }))!));
@@ -72,7 +76,7 @@ describe('the one-statement create', () => {
     const taken = (await db.iscsiLun.findUniqueOrThrow({ where: { id: ids[0]! } })).name;
     const before = await db.operation.count();
     const attempt = repos.luns.createWithOperation(
-      { id: randomUUID(), name: taken, sizeGb: 1, backendId, iqn: `iqn.2026-11.io.bootlun.view:${unique('x')}`, purpose: 'boot_from_san', chapEnabled: false, chapUsername: null, chapSecret: null, mutualChapEnabled: false, targetChapUsername: null, targetChapSecret: null },
+      { id: randomUUID(), name: taken, sizeGb: 1, backendId, iqn: `iqn.2026-11.io.bootlun.view:${unique('x')}`, purpose: 'boot_from_san', template: false, chapEnabled: false, chapUsername: null, chapSecret: null, mutualChapEnabled: false, targetChapUsername: null, targetChapSecret: null },
       { kind: 'create', backendId, params: {}, maxAttempts: 5 },
     );
     await expect(attempt).rejects.toMatchObject({ code: 'conflict', fields: [{ field: 'name', message: 'already taken' }] });
@@ -99,5 +103,26 @@ describe('the raw LUN view query', () => {
     const active = await repos.luns.list({ backendId, status: 'active', purpose: 'install_source' }, { limit: 10, offset: 0 });
     expect(active.items.map((l) => l.id)).toEqual([ids[3]]);
     expect(active.total).toBe(1);
+  });
+});
+
+describe('the LUN documents the database renders (GET /storage/luns and /{id})', () => {
+  const rendered = async (id: string) => JSON.stringify(presentLun(await typed(id)));
+
+  it('renders each LUN byte for byte as presentLun and JSON.stringify do', async () => {
+    const repos = createRepositories(db);
+    for (const id of ids) expect(await repos.luns.getDocument(id)).toBe(await rendered(id));
+    expect(await repos.luns.getDocument(randomUUID())).toBeNull();
+  });
+
+  it('renders a page as one JSON array in list order, with the total, and an empty page past the end', async () => {
+    const repos = createRepositories(db);
+    const all = await repos.luns.listDocuments({ backendId }, { limit: 100, offset: 0 });
+    expect(all.total).toBe(ids.length);
+    expect(all.json).toBe(`[${(await Promise.all(ids.map(rendered))).join(',')}]`);
+    const second = await repos.luns.listDocuments({ backendId }, { limit: 2, offset: 2 });
+    expect(second).toEqual({ json: `[${(await Promise.all(ids.slice(2, 4).map(rendered))).join(',')}]`, total: ids.length });
+    expect(await repos.luns.listDocuments({ backendId }, { limit: 2, offset: 500 })).toEqual({ json: '[]', total: ids.length });
+    expect(await repos.luns.listDocuments({ backendId, status: 'error' }, { limit: 10, offset: 0 })).toMatchObject({ total: 2 });
   });
 });

@@ -204,3 +204,130 @@ describe('LUN listing', () => {
     expect((await h.as('viewer').get(`/api/v1/operations?lun_id=${lun.id}&status=failed`)).body.total).toBe(0);
   });
 });
+
+/** A created LUN whose create the "worker" finished: ready, nothing in flight. */
+async function readyLun(body: Record<string, unknown> = {}) {
+  const lun = (await createLun(body)).body.data;
+  await settle(lun.id, 'ready');
+  await h.services.repos.operations.update(lun.operation_id, { status: 'succeeded' });
+  return lun as { id: string; name: string; operation_id: string };
+}
+
+describe('LUN templates', () => {
+  it('are settable on create and PATCH, never assigned, and assigned LUNs never become templates', async () => {
+    expect((await createLun()).body.data.template).toBe(false);
+    const lun = await readyLun();
+    const node = await newNode();
+    await h.as('operator').post(`/api/v1/storage/luns/${lun.id}/assign`, { node_id: node.id });
+    const refused = await h.as('operator').patch(`/api/v1/storage/luns/${lun.id}`, { template: true });
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({ error: 'conflict', detail: expect.stringMatching(/is assigned to a node; unassign it before making it a template/), fields: [{ field: 'template' }] });
+
+    await h.as('operator').post(`/api/v1/storage/luns/${lun.id}/unassign`);
+    await settle(lun.id, 'ready');
+    const marked = await h.as('operator').patch(`/api/v1/storage/luns/${lun.id}`, { template: true });
+    expect(marked.status).toBe(200);
+    expect(marked.body.data).toMatchObject({ template: true, operation_id: null });
+    const assign = await h.as('operator').post(`/api/v1/storage/luns/${lun.id}/assign`, { node_id: node.id });
+    expect(assign.status).toBe(409);
+    expect(assign.body.detail).toMatch(/is a template: templates are never assigned to a node.*set template to false first/);
+    expect((await h.as('viewer').get(`/api/v1/storage/luns/${lun.id}`)).body.data).toMatchObject({ template: true, assigned_node_id: null });
+
+    expect((await h.as('operator').patch(`/api/v1/storage/luns/${lun.id}`, { template: false })).body.data.template).toBe(false);
+    expect((await h.as('operator').post(`/api/v1/storage/luns/${lun.id}/assign`, { node_id: node.id })).status).toBe(202);
+    expect((await h.as('operator').post('/api/v1/storage/luns', { name: lunName(), size_gb: 1, target_id: backend.id, template: 'yes' })).body.fields).toEqual([{ field: 'template', message: expect.any(String) }]);
+  });
+
+  it('a template change and an assign that race each other cannot both win', async () => {
+    const lun = await readyLun();
+    const node = await newNode();
+    const row = (await h.services.repos.luns.get(lun.id))!;
+    // Both read the LUN unassigned and not a template; the assign commits first.
+    await h.services.repos.luns.change(lun.id, row.generation, { assignedNodeId: node.id }, null);
+    await expect(h.services.repos.luns.change(lun.id, row.generation, { template: true }, null)).rejects.toMatchObject({ code: 'conflict' });
+    const other = await readyLun({ template: true });
+    const otherRow = (await h.services.repos.luns.get(other.id))!;
+    await expect(h.services.repos.luns.change(other.id, otherRow.generation, { assignedNodeId: node.id }, null)).rejects.toMatchObject({ code: 'conflict' });
+    expect((await h.services.repos.luns.get(other.id))!.assignedNodeId).toBeNull();
+  });
+
+  it('are counted in the backend stats', async () => {
+    const own = (await h.as('admin').post('/api/v1/storage/backends', backendBody())).body.data;
+    for (const template of [true, false, true]) await h.as('operator').post('/api/v1/storage/luns', { name: lunName(), size_gb: 1, backend_id: own.id, template });
+    const stats = (await h.as('viewer').get(`/api/v1/storage/backends/${own.id}`)).body.data.stats;
+    expect(stats).toMatchObject({ file_count: 3, lun_count: 3, template_count: 2 });
+    const listed = (await h.as('viewer').get('/api/v1/storage/backends?limit=1000')).body.data.find((b: { id: string }) => b.id === own.id);
+    expect(listed.stats.template_count).toBe(2);
+  });
+});
+
+describe('LUN image import', () => {
+  const IMAGE = 'https://alice:pa55word@images.example:8443/os/debian.raw?X-Signature=topsecret';
+
+  it('answers 400 naming the field for a bad URL, digest or format', async () => {
+    const lun = await readyLun();
+    const bad = async (body: object) => {
+      const res = await h.as('operator').post(`/api/v1/storage/luns/${lun.id}/import`, body);
+      expect(res.status).toBe(400);
+      return res.body.fields.map((f: { field: string }) => f.field);
+    };
+    expect(await bad({ url: 'ftp://images.example/a.raw' })).toEqual(['url']);
+    expect(await bad({ url: 'file:///etc/shadow' })).toEqual(['url']);
+    expect(await bad({ url: 'https://images.example/a.raw', sha256: 'abc' })).toEqual(['sha256']);
+    expect(await bad({ url: 'https://images.example/a.raw', format: 'vmdk' })).toEqual(['format']);
+    expect(await bad({})).toEqual(['url']);
+    expect((await h.as('viewer').post(`/api/v1/storage/luns/${lun.id}/import`, { url: 'https://images.example/a.raw' })).status).toBe(403);
+  });
+
+  it('queues an import (202) and never shows the URL credentials or query string', async () => {
+    const lun = await readyLun();
+    const res = await h.as('operator').post(`/api/v1/storage/luns/${lun.id}/import`, { url: IMAGE, format: 'qcow2', sha256: 'AB'.repeat(32) });
+    expect(res.status).toBe(202);
+    expect(res.body).toMatchObject({ success: true, message: 'image import queued from https://***@images.example:8443/os/debian.raw?***', data: { id: lun.id, status: 'ready', error_message: null } });
+    const opId = res.body.data.operation_id;
+    const op = await h.as('viewer').get(`/api/v1/operations/${opId}`);
+    expect(op.body.data).toMatchObject({ kind: 'import', status: 'queued', lun_id: lun.id });
+    const job = await h.services.queues.forBackend(backend.id).getJob(opId);
+    expect(job?.name).toBe('lun.import');
+    expect(job?.data).toEqual({ operationId: opId, lunId: lun.id });
+    // The worker gets the whole URL from the operation's stored parameters.
+    expect((await h.services.repos.operations.get(opId))!.params).toEqual({ image: { url: IMAGE, format: 'qcow2', sha256: 'ab'.repeat(32) } });
+    const everything = JSON.stringify([res.body, op.body, (await h.as('viewer').get(`/api/v1/operations?lun_id=${lun.id}`)).body, (await h.as('viewer').get(`/api/v1/storage/luns/${lun.id}`)).body]);
+    expect(everything).not.toMatch(/pa55word|alice|topsecret/);
+  });
+
+  it('answers 409 while an operation is in flight, for an assigned LUN and for one not ready; refuses assign during the import', async () => {
+    const lun = await readyLun();
+    const first = await h.as('operator').post(`/api/v1/storage/luns/${lun.id}/import`, { url: 'http://10.0.0.1/a.raw' });
+    expect(first.status).toBe(202);
+    const again = await h.as('operator').post(`/api/v1/storage/luns/${lun.id}/import`, { url: 'http://10.0.0.1/a.raw' });
+    expect(again.status).toBe(409);
+    expect(again.body.detail).toMatch(/has an operation in flight \(import, /);
+    const node = await newNode();
+    const assign = await h.as('operator').post(`/api/v1/storage/luns/${lun.id}/assign`, { node_id: node.id });
+    expect(assign.status).toBe(409);
+    expect(assign.body.detail).toMatch(/is receiving an image/);
+
+    const assigned = await readyLun();
+    await h.as('operator').post(`/api/v1/storage/luns/${assigned.id}/assign`, { node_id: node.id });
+    const busy = await h.as('operator').post(`/api/v1/storage/luns/${assigned.id}/import`, { url: 'http://10.0.0.1/a.raw' });
+    expect(busy.status).toBe(409);
+    expect(busy.body.detail).toMatch(/is assigned to a node; unassign it before importing/);
+
+    const creating = (await createLun()).body.data;
+    const early = await h.as('operator').post(`/api/v1/storage/luns/${creating.id}/import`, { url: 'http://10.0.0.1/a.raw' });
+    expect(early.status).toBe(409);
+    expect(early.body.detail).toMatch(/is creating; only a ready LUN can receive an image/);
+    expect((await h.as('operator').post(`/api/v1/storage/luns/00000000-0000-4000-8000-000000000000/import`, { url: 'http://10.0.0.1/a.raw' })).status).toBe(404);
+  });
+
+  it('a queued import can be cancelled; the LUN stays as it was', async () => {
+    const lun = await readyLun();
+    const res = await h.as('operator').post(`/api/v1/storage/luns/${lun.id}/import`, { url: 'http://10.0.0.1/a.raw' });
+    const cancelled = await h.as('operator').post(`/api/v1/operations/${res.body.data.operation_id}/cancel`);
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.body.data).toMatchObject({ kind: 'import', status: 'cancelled' });
+    expect((await h.as('viewer').get(`/api/v1/storage/luns/${lun.id}`)).body.data).toMatchObject({ status: 'ready', error_message: null });
+    expect((await h.as('operator').post(`/api/v1/storage/luns/${lun.id}/import`, { url: 'http://10.0.0.1/a.raw' })).status).toBe(202);
+  });
+});

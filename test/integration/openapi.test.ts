@@ -90,6 +90,7 @@ describe('OpenAPI document', () => {
     await call('patch', '/storage/luns/:id', { id: lun.id }, { name: unique('doc') });
     await call('post', '/storage/luns/:id/assign', { id: lun.id }, { node_id: node.id });
     await call('post', '/storage/luns/:id/unassign', { id: lun.id });
+    await call('post', '/storage/luns/:id/import', { id: lun.id }, { url: 'https://images.example/a.raw' });
     await call('get', '/operations');
     await call('get', '/operations/failed');
     await call('get', '/operations/:id', { id: lun.operation_id });

@@ -60,6 +60,7 @@ function configfsInGuest(type: 'file' | 'block'): Contract {
     const [r] = reply.results;
     if (!r) throw new Error('guest-runner answered nothing');
     if (label) timings.push([`configfs ${label}`, Math.round(r.ms)]);
+    if (label && r.trace?.length) notes.push(`  configfs ${label}: ${r.trace.join('; ')}`);
     if (r.error) throw new Error(r.error);
     return r.result as T;
   };

@@ -4,7 +4,7 @@ import express, { type Express, type RequestHandler, type Router } from 'express
 import type { Logger } from 'pino';
 import { authenticate } from './http/auth';
 import { errorHandler, notFoundHandler } from './http/error-handler';
-import { requestContext } from './http/request-context';
+import { installRequestContext } from './http/request-context';
 import { createApiMetrics } from './metrics';
 import { apiKeyRoutes } from './routes/api-keys.routes';
 import { bullBoardRoutes } from './routes/bull-board.routes';
@@ -37,7 +37,7 @@ export function buildApp(deps: AppDependencies): Express {
   app.set('trust proxy', deps.trustedProxies?.length ? deps.trustedProxies : false);
   app.set('query parser', 'simple');
   const metrics = createApiMetrics(deps.core.repos, deps.queues);
-  app.use(requestContext(deps.logger, metrics.observe));
+  installRequestContext(app, deps.logger, metrics.observe);
   app.use(express.json({ limit: '64kb', strict: true, type: ['application/json', 'application/*+json'] }));
 
   for (const [path, handler] of deps.publicRoutes ?? []) app.use(path, handler);

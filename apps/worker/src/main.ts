@@ -3,7 +3,7 @@ import type { WorkerDeps } from '@bootlun/core';
 import { parseCommandTransport, SpawnRunner, VmAgentRunner, type CommandRunner } from '@bootlun/exec';
 import { BACKOFF_TYPE, JOB_NAMES, queueNameFor, reconcileSchedulerId } from '@bootlun/jobs';
 import { createLogger, createServices, prepareSealedSecrets } from '@bootlun/runtime';
-import { backingFor, createTargetDriver } from '@bootlun/targets';
+import { backingFor, createTargetDriver, LocalImageImporter } from '@bootlun/targets';
 import { withFaults } from './faults';
 import { Heartbeat } from './heartbeat';
 import { createWorkerMetrics } from './metrics';
@@ -38,10 +38,15 @@ async function main(): Promise<void> {
   );
   const persist = new PersistCoalescer(() => driver.persist(), (err) => log.error({ err: err.message }, 'saving the target configuration failed'));
 
+  // Images are streamed into the backing files and volumes directly, so only a worker on the
+  // storage host itself (as the target daemon's user) can import them; elsewhere imports fail saying so.
+  const images = local && !env.COMMAND_PREFIX ? new LocalImageImporter({ runner, scratchDir: env.IMAGE_IMPORT_DIR }) : undefined;
+
   const deps: WorkerDeps = {
     repos: services.repos,
     secrets: services.secrets,
     driver,
+    images,
     backend,
     backingFor: (lunId) => backingFor(backend.config.backingstore_type, backend.config.backingstore_path, lunId),
     requestPersist: () => persist.request(),
@@ -55,7 +60,17 @@ async function main(): Promise<void> {
   const metricsServer = env.WORKER_METRICS_PORT !== undefined ? await metrics.serve(env.WORKER_METRICS_PORT) : null;
 
   const queueName = queueNameFor(backend.id);
-  const worker = services.queues.connection.worker(queueName, operationProcessor(deps, log, services.retry, metrics), {
+  const processOperation = operationProcessor(deps, log, services.retry, metrics);
+  // No save starts while a job runs (see PersistCoalescer).
+  const processHoldingSaves: typeof processOperation = async (job) => {
+    persist.hold();
+    try {
+      return await processOperation(job);
+    } finally {
+      persist.release();
+    }
+  };
+  const worker = services.queues.connection.worker(queueName, processHoldingSaves, {
     concurrency: 1, // targetcli is not safe to run concurrently on one host: serialize mutations
     lockDuration: env.WORKER_LOCK_MS,
     stalledInterval: env.WORKER_STALLED_INTERVAL_MS,

@@ -42,3 +42,34 @@ describe('PersistCoalescer', () => {
     expect(saves).toBe(0);
   });
 });
+
+describe('PersistCoalescer and running jobs', () => {
+  it('waits for a running job to end before saving', async () => {
+    let saves = 0;
+    const c = new PersistCoalescer(async () => void saves++, () => undefined, 5, 60_000);
+    c.hold();
+    c.request();
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect(saves).toBe(0);
+    c.release();
+    await waitFor('the save after the job', async () => (saves === 1 ? true : undefined), 5_000, 1);
+  });
+
+  it('saves anyway once a request has waited maxDeferMs behind jobs', async () => {
+    let saves = 0;
+    const c = new PersistCoalescer(async () => void saves++, () => undefined, 5, 50);
+    c.hold(); // a stream of jobs that never lets go
+    c.request();
+    await waitFor('the forced save', async () => (saves === 1 ? true : undefined), 5_000, 1);
+    c.release();
+  });
+
+  it('flushes while held (shutdown)', async () => {
+    let saves = 0;
+    const c = new PersistCoalescer(async () => void saves++, () => undefined, 5, 60_000);
+    c.hold();
+    c.request();
+    await c.flush();
+    expect(saves).toBe(1);
+  });
+});

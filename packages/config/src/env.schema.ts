@@ -53,6 +53,8 @@ export const envSchema = z.object({
   COMMAND_TRANSPORT: z.string().regex(/^(local|vm-agent:\/.+)$/, { error: 'must be "local" or "vm-agent:<absolute socket path>"' }).optional(),
   /** Worker: where the tgt driver writes its persistent configuration. */
   TGT_CONFIG_DIR: z.string().default('/etc/tgt/conf.d'),
+  /** Worker: where a qcow2 image waits for conversion into a block (LVM) LUN; file LUNs use their own directory. Default: the OS temp directory. */
+  IMAGE_IMPORT_DIR: z.string().regex(/^\//, { error: 'must be an absolute directory' }).optional(),
   HEARTBEAT_INTERVAL_MS: ms.default(5_000),
   /** Worker: serve Prometheus metrics on this port (unset: not served). */
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),

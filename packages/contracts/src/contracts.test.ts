@@ -28,7 +28,7 @@ describe('contracts', () => {
   it('takes target_id as the backend and lower-cases the name', () => {
     const id = '3f2c1a85-833b-44db-a802-db5b8efec017';
     const parsed = createLunBody.parse({ name: 'Boot-01', size_gb: 10, target_id: id });
-    expect(parsed).toEqual({ name: 'boot-01', size_gb: 10, backend_id: id, purpose: 'boot_from_san', mutual_chap_enabled: false });
+    expect(parsed).toEqual({ name: 'boot-01', size_gb: 10, backend_id: id, purpose: 'boot_from_san', mutual_chap_enabled: false, template: false });
   });
 });
 

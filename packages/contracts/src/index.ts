@@ -3,6 +3,7 @@ export * from './backend.schema';
 export * from './backing-location';
 export * from './node.schema';
 export * from './lun.schema';
+export * from './image-import.schema';
 export * from './operation.schema';
 export * from './api-key.schema';
 export * from './responses.schema';

@@ -23,6 +23,8 @@ export const sizeGbSchema = z
 
 export const purposeSchema = z.enum(LUN_PURPOSES, { error: `must be one of ${LUN_PURPOSES.join(', ')}` });
 
+const TEMPLATE_DOC = 'a template is never assigned to a node, so no initiator can reach (or write) it; counted in its backend\'s stats.template_count';
+
 /**
  * PureBoot's form sends `target_id`; the seed's API says `backend_id`. Either names the
  * storage backend. On create both may be left out: the API then places the LUN itself.
@@ -42,6 +44,7 @@ export const createLunBody = z
     /** Absent: the backend's default (its config.chap_enabled, off unless set). */
     chap_enabled: z.boolean().optional(),
     mutual_chap_enabled: z.boolean().default(false),
+    template: z.boolean().default(false).describe(TEMPLATE_DOC),
   })
   .superRefine((body, ctx) => {
     if (body.backend_id && body.target_id && body.backend_id !== body.target_id) {
@@ -64,6 +67,7 @@ export const updateLunBody = z
     purpose: purposeSchema.optional(),
     chap_enabled: z.boolean().optional(),
     mutual_chap_enabled: z.boolean().optional(),
+    template: z.boolean().optional().describe(`${TEMPLATE_DOC}; true is refused (409) while the LUN is assigned`),
   })
   .transform(({ backend_id, target_id, ...rest }) => ({ ...rest, backend_id: backend_id ?? target_id }));
 export type UpdateLunBody = z.infer<typeof updateLunBody>;

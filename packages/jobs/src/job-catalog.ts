@@ -14,6 +14,7 @@ export const JOB_KINDS = {
   'lun.unassign': 'unassign',
   'lun.update': 'update',
   'lun.resize': 'resize',
+  'lun.import': 'import',
   'backend.reconcile': 'reconcile',
 } as const satisfies Record<string, OperationKind>;
 

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, w
 import os from 'node:os';
 import path from 'node:path';
 import { PermanentTargetError } from '@bootlun/core';
-import { STALE_TEMP_MS, writeSecretFileAtomically } from './atomic-file';
+import { assertSavedMatchesLive, STALE_TEMP_MS, writeSecretFileAtomically } from './atomic-file';
 
 describe('writeSecretFileAtomically', () => {
   let dir: string;
@@ -34,5 +34,23 @@ describe('writeSecretFileAtomically', () => {
   it('a missing directory is a permanent failure naming the file', async () => {
     await expect(writeSecretFileAtomically(path.join(dir, 'nope', 'f.conf'), 'x', 'tgt config file')).rejects.toThrow(PermanentTargetError);
     await expect(writeSecretFileAtomically(path.join(dir, 'nope', 'f.conf'), 'x', 'tgt config file')).rejects.toThrow(/cannot write the tgt config file/);
+  });
+});
+
+describe('assertSavedMatchesLive', () => {
+  const check = (before: string[], after: string[], saved: string[]) => () => assertSavedMatchesLive('/etc/x.json', { before, after }, saved);
+
+  it('accepts a save that equals the host', () => {
+    expect(check(['a', 'b'], ['a', 'b'], ['a', 'b'])).not.toThrow();
+  });
+
+  it('leaves a target made or removed during the save to the next save', () => {
+    // b removed by the next job while we saved; c made meanwhile.
+    expect(check(['a', 'b'], ['a', 'c'], ['a', 'b'])).not.toThrow();
+  });
+
+  it('refuses a file missing a target that was live throughout, or naming one that never was', () => {
+    expect(check(['a', 'b'], ['a', 'b'], ['a'])).toThrow(/not saved: b/);
+    expect(check(['a'], ['a'], ['a', 'z'])).toThrow(/saved but gone: z/);
   });
 });

@@ -73,16 +73,23 @@ async function removeStaleTemps(dir: string, base: string): Promise<void> {
   }
 }
 
-/** Throws when the saved file and the live host disagree on which targets exist. */
-export function assertSavedMatchesLive(file: string, live: Iterable<string>, saved: Iterable<string>): void {
-  const liveSet = new Set(live);
+/**
+ * Throws when the saved file and the live host disagree on which targets exist. The host is
+ * observed twice, before the document was built and after it was read back: a target live
+ * at both must be saved, and a saved target must be live at one of them. A target made or
+ * removed in between (this worker's next job runs while the save does) is left to the next
+ * save, which that job requests.
+ */
+export function assertSavedMatchesLive(file: string, live: { before: Iterable<string>; after: Iterable<string> }, saved: Iterable<string>): void {
+  const before = new Set(live.before);
+  const after = new Set(live.after);
   const savedSet = new Set(saved);
-  const unsaved = [...liveSet].filter((iqn) => !savedSet.has(iqn));
-  const stale = [...savedSet].filter((iqn) => !liveSet.has(iqn));
+  const unsaved = [...before].filter((iqn) => after.has(iqn) && !savedSet.has(iqn));
+  const stale = [...savedSet].filter((iqn) => !before.has(iqn) && !after.has(iqn));
   if (unsaved.length === 0 && stale.length === 0) return;
   const parts: string[] = [];
   if (unsaved.length > 0) parts.push(`not saved: ${unsaved.join(', ')}`);
   if (stale.length > 0) parts.push(`saved but gone: ${stale.join(', ')}`);
-  // Another worker on the host may have changed it between our save and this read; the next save settles it.
+  // Someone else wrote the file between our save and this read; the next save settles it.
   throw new Error(`${file} does not match the live configuration (${parts.join('; ')})`);
 }

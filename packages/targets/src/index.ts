@@ -9,3 +9,4 @@ export { TgtadmClient, type TgtadmClientOptions } from './tgt/tgtadm.client';
 export { TgtadmError } from './tgt/tgtadm-error';
 export * from './driver-factory';
 export { LocalBackingFiles, RunnerBackingFiles, type BackingFiles } from './tgt/backing-files';
+export { LocalImageImporter, type LocalImageImporterOptions } from './import/local-image-importer';

@@ -64,17 +64,39 @@ async function captureTree(root: string): Promise<CapturedEntry[]> {
   return out;
 }
 
-const ctx: StepContext = { step: async () => undefined, checkpoint: async () => undefined };
+/** Where one call's time went: each step the driver announced and each command it ran, ms from the call's start. */
+interface Trace {
+  started: bigint;
+  events: string[];
+}
+let trace: Trace = { started: process.hrtime.bigint(), events: [] };
+const since = () => Math.round(Number(process.hrtime.bigint() - trace.started) / 1e6);
+
+const ctx: StepContext = {
+  step: async (name) => void trace.events.push(`${since()} ms step ${name}`),
+  checkpoint: async () => undefined,
+};
+
+/** The spawn runner, noting each command (argv[0] only: argv may hold nothing secret, but stay terse). */
+class TracingRunner extends SpawnRunner {
+  override async run(spec: Parameters<SpawnRunner['run']>[0]): ReturnType<SpawnRunner['run']> {
+    const at = since();
+    const result = await super.run(spec);
+    trace.events.push(`${at} ms ran ${spec.argv[0]} (${since() - at} ms)`);
+    return result;
+  }
+}
 
 async function main(): Promise<void> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   const request = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Request;
   const warnings: string[] = [];
-  const driver = new LioConfigfsDriver({ ...request.options, runner: new SpawnRunner(), warn: (m) => warnings.push(m) });
-  const results: Array<{ op: string; ms: number; result?: unknown; error?: string }> = [];
+  const driver = new LioConfigfsDriver({ ...request.options, runner: new TracingRunner(), warn: (m) => warnings.push(m) });
+  const results: Array<{ op: string; ms: number; trace: string[]; result?: unknown; error?: string }> = [];
   for (const step of request.steps) {
     const started = process.hrtime.bigint();
+    trace = { started, events: [] };
     try {
       let result: unknown;
       switch (step.op) {
@@ -103,9 +125,9 @@ async function main(): Promise<void> {
           result = await captureTree(step.root ?? '/sys/kernel/config/target');
           break;
       }
-      results.push({ op: step.op, ms: Number(process.hrtime.bigint() - started) / 1e6, result });
+      results.push({ op: step.op, ms: Number(process.hrtime.bigint() - started) / 1e6, trace: trace.events, result });
     } catch (err) {
-      results.push({ op: step.op, ms: Number(process.hrtime.bigint() - started) / 1e6, error: (err as Error).message });
+      results.push({ op: step.op, ms: Number(process.hrtime.bigint() - started) / 1e6, trace: trace.events, error: (err as Error).message });
     }
   }
   process.stdout.write(`${JSON.stringify({ results, warnings })}\n`);

@@ -64,7 +64,7 @@ export async function mountTools(vm: StorageVm): Promise<void> {
 }
 
 export interface GuestReply<T = unknown> {
-  results: Array<{ op: string; ms: number; result?: T; error?: string }>;
+  results: Array<{ op: string; ms: number; trace?: string[]; result?: T; error?: string }>;
   warnings: string[];
 }
 

@@ -28,7 +28,6 @@ export function authenticate(repo: ApiKeyRepository): RequestHandler {
     if (!token) throw new UnauthorizedError();
     const key = await authenticateApiKey(repo, token);
     req.auth = { keyId: key.id, name: key.name, role: key.role };
-    req.log = req.log.child({ apiKey: key.name });
     const now = Date.now();
     if ((lastTouch.get(key.id) ?? 0) < now - 60_000) {
       lastTouch.set(key.id, now);

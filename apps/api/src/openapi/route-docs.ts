@@ -8,6 +8,7 @@ import {
   createLunBody,
   createNodeBody,
   envelope,
+  importLunBody,
   listEnvelope,
   listLunsQuery,
   listOperationsQuery,
@@ -59,6 +60,17 @@ const PLACEMENT = [
   'When it fits nowhere (or there are no backends) the answer is 409 `no_capacity`, whose detail gives the size asked for and, per backend, room, free, total, provisioned and ratio, or why it was left out (offline, in error, no capacity report).',
 ].join(' ');
 
+const IMPORT = [
+  'The worker on the LUN\'s storage host streams the image into the backing file or volume (never held in memory), hashing it as it goes.',
+  'raw images are written from byte 0; on a file backing the rest of the LUN reads as zeros afterwards, on a block (LVM) backing the tail keeps its previous content.',
+  'qcow2 images are downloaded to a temporary file beside the backing files (0600, removed afterwards) and converted with `qemu-img convert`; the storage host needs qemu-img (Debian: qemu-utils), images with a backing file are refused.',
+  'An image larger than the LUN (Content-Length, bytes received, or the qcow2 virtual size) fails without retry naming both sizes, as does an HTTP 4xx, a `sha256` that differs, or a missing qemu-img; connection errors and HTTP 5xx are retried, each attempt rewriting from byte 0.',
+  'The LUN stays `ready` throughout; assign is refused (409) until the import is over; a failed or cancelled import leaves the LUN ready with an `error_message` saying whether its content was touched.',
+  'The operation (`POST /operations/{id}/cancel` cancels it) shows progress; its `result` has the sizes and the SHA-256 received.',
+  'The URL may carry `user:password@` or a signed query string: they are kept for the worker only; replies, progress, errors and logs show the URL without them.',
+  '409 when the LUN is assigned, not ready, or has an operation in flight.',
+].join(' ');
+
 export const ROUTE_DOCS: RouteDoc[] = [
   { method: 'get', path: '/storage/backends', summary: 'List storage backends', tag: 'storage backends', role: 'viewer', query: paginationQuery, success: [200, many(backendResponse)], errors: [400, 401, 503] },
   { method: 'get', path: '/storage/backends/:id', summary: 'Get a storage backend', tag: 'storage backends', role: 'viewer', success: [200, one(backendResponse)], errors: [400, 401, 404, 503] },
@@ -71,10 +83,21 @@ export const ROUTE_DOCS: RouteDoc[] = [
   { method: 'get', path: '/storage/luns/:id', summary: 'Get a LUN', tag: 'LUNs', role: 'viewer', success: [200, one(lunResponse)], errors: [400, 401, 404, 503] },
   { method: 'get', path: '/storage/luns/:id/credentials', summary: 'Reveal CHAP credentials (audited)', tag: 'LUNs', role: 'admin', success: [200, one(lunCredentialsResponse)], errors: RW },
   { method: 'post', path: '/storage/luns', summary: 'Create a LUN (202, status creating); without a backend the API places it', description: PLACEMENT, tag: 'LUNs', role: 'operator', body: createLunBody, success: [202, one(lunChangeResponse)], errors: RW },
-  { method: 'patch', path: '/storage/luns/:id', summary: 'Rename, grow, toggle CHAP, change purpose', tag: 'LUNs', role: 'operator', body: updateLunBody, success: [202, one(lunChangeResponse)], errors: RW },
+  { method: 'patch', path: '/storage/luns/:id', summary: 'Rename, grow, toggle CHAP, change purpose, mark or unmark as template (template: true is 409 while assigned)', tag: 'LUNs', role: 'operator', body: updateLunBody, success: [202, one(lunChangeResponse)], errors: RW },
   { method: 'delete', path: '/storage/luns/:id', summary: 'Delete a LUN (202, status deleting)', tag: 'LUNs', role: 'operator', success: [202, one(lunChangeResponse)], errors: RW },
-  { method: 'post', path: '/storage/luns/:id/assign', summary: 'Assign a ready LUN to a node', tag: 'LUNs', role: 'operator', body: assignLunBody, success: [202, one(lunChangeResponse)], errors: RW },
+  { method: 'post', path: '/storage/luns/:id/assign', summary: 'Assign a ready LUN to a node (409 for a template, or while an image is being imported)', tag: 'LUNs', role: 'operator', body: assignLunBody, success: [202, one(lunChangeResponse)], errors: RW },
   { method: 'post', path: '/storage/luns/:id/unassign', summary: 'Unassign a LUN', tag: 'LUNs', role: 'operator', success: [202, one(lunChangeResponse)], errors: RW },
+  {
+    method: 'post',
+    path: '/storage/luns/:id/import',
+    summary: 'Write a disk image from an http(s) URL into a ready, unassigned LUN (202; the operation shows progress)',
+    description: IMPORT,
+    tag: 'LUNs',
+    role: 'operator',
+    body: importLunBody,
+    success: [202, one(lunChangeResponse)],
+    errors: RW,
+  },
 
   { method: 'get', path: '/nodes', summary: 'List nodes', tag: 'nodes', role: 'viewer', query: paginationQuery, success: [200, many(nodeResponse)], errors: [400, 401, 503] },
   { method: 'get', path: '/nodes/:id', summary: 'Get a node', tag: 'nodes', role: 'viewer', success: [200, one(nodeResponse)], errors: [400, 401, 404, 503] },
@@ -85,7 +108,7 @@ export const ROUTE_DOCS: RouteDoc[] = [
   { method: 'get', path: '/operations', summary: 'List operations', tag: 'operations', role: 'viewer', query: listOperationsQuery, success: [200, many(operationResponse)], errors: [400, 401, 503] },
   { method: 'get', path: '/operations/failed', summary: 'Dead-letter view: failed operations', tag: 'operations', role: 'viewer', query: listOperationsQuery.omit({ status: true }), success: [200, many(operationResponse)], errors: [400, 401, 503] },
   { method: 'get', path: '/operations/:id', summary: 'Get an operation (progress, attempts, error)', tag: 'operations', role: 'viewer', success: [200, one(operationResponse)], errors: [400, 401, 404, 503] },
-  { method: 'post', path: '/operations/:id/cancel', summary: 'Cancel a queued or running create', tag: 'operations', role: 'operator', success: [200, one(operationResponse)], errors: RW },
+  { method: 'post', path: '/operations/:id/cancel', summary: 'Cancel a queued or running create, reconcile or image import', tag: 'operations', role: 'operator', success: [200, one(operationResponse)], errors: RW },
   { method: 'post', path: '/operations/:id/retry', summary: 'Retry a failed operation', tag: 'operations', role: 'operator', success: [202, one(operationResponse)], errors: RW },
 
   // An unknown MAC is answered 200 with the same fall-through script as a node with nothing to boot, so neither route says 404 for it.

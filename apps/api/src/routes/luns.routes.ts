@@ -1,8 +1,8 @@
-import { assignLunBody, createLunBody, listLunsQuery, updateLunBody } from '@bootlun/contracts';
-import { assignLun, createLun, deleteLun, getLun, listLuns, revealLunCredentials, unassignLun, updateLun, type CoreDeps, type LunChangeResult } from '@bootlun/core';
+import { assignLunBody, createLunBody, importLunBody, listLunsQuery, updateLunBody } from '@bootlun/contracts';
+import { assignLun, createLun, deleteLun, getLunDocument, importLunImage, listLunDocuments, revealLunCredentials, unassignLun, updateLun, type CoreDeps, type LunChangeResult } from '@bootlun/core';
 import { Router, type Response } from 'express';
 import { requireRole } from '../http/auth';
-import { sendData, sendList } from '../http/envelope';
+import { sendData, sendRenderedData, sendRenderedList } from '../http/envelope';
 import { presentLun } from '../http/presenters';
 import { parse, pathId } from '../http/validate';
 
@@ -21,11 +21,11 @@ export function lunRoutes(deps: CoreDeps): Router {
 
   router.get('/', async (req, res) => {
     const q = parse(listLunsQuery, req.query, 'query');
-    const page = await listLuns(deps, { backendId: q.backend_id ?? q.target_id, status: q.status, purpose: q.purpose, assignedNodeId: q.assigned_node_id }, q);
-    sendList(res, page.items.map(presentLun), page.total);
+    const page = await listLunDocuments(deps, { backendId: q.backend_id ?? q.target_id, status: q.status, purpose: q.purpose, assignedNodeId: q.assigned_node_id }, q);
+    sendRenderedList(res, page.json, page.total);
   });
 
-  router.get('/:id', async (req, res) => sendData(res, presentLun(await getLun(deps, id(req.params.id)))));
+  router.get('/:id', async (req, res) => sendRenderedData(res, await getLunDocument(deps, id(req.params.id))));
 
   router.get('/:id/credentials', requireRole('admin'), async (req, res) => {
     const credentials = await revealLunCredentials(deps, id(req.params.id), req.auth!.name);
@@ -55,6 +55,13 @@ export function lunRoutes(deps: CoreDeps): Router {
 
   router.post('/:id/unassign', requireRole('operator'), async (req, res) => {
     sendChange(res, await unassignLun(deps, id(req.params.id)), 'LUN unassignment queued');
+  });
+
+  router.post('/:id/import', requireRole('operator'), async (req, res) => {
+    const lunId = id(req.params.id);
+    const result = await importLunImage(deps, lunId, parse(importLunBody, req.body, 'body'));
+    // The message names the source as redactUrl shows it: never the credentials or query string.
+    sendChange(res, result, `image import queued from ${result.source}`);
   });
 
   return router;

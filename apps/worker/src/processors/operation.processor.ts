@@ -1,4 +1,4 @@
-import { backoffDelay, beginOperation, DomainError, PermanentTargetError, recordFailure, reconcileBackend, runOperation, type DriftReport, type RetryPolicy, type WorkerDeps } from '@bootlun/core';
+import { backoffDelay, beginOperation, DomainError, ImageImportError, PermanentTargetError, recordFailure, reconcileBackend, runOperation, type DriftReport, type RetryPolicy, type WorkerDeps } from '@bootlun/core';
 import { CommandError } from '@bootlun/exec';
 import { JOB_KINDS, jobPayloadSchema, type JobName } from '@bootlun/jobs';
 import type { OperationKind } from '@bootlun/contracts';
@@ -6,9 +6,10 @@ import { UnrecoverableError, type Job, type Processor } from 'bullmq';
 import type { Logger } from 'pino';
 import type { WorkerMetrics } from '../metrics';
 
-/** Errors no retry can fix: bad configuration, missing tools, invalid data. */
+/** Errors no retry can fix: bad configuration, missing tools, invalid data (an image that fails its checks). */
 export function isPermanent(err: unknown): boolean {
   if (err instanceof PermanentTargetError) return true;
+  if (err instanceof ImageImportError) return err.permanent;
   if (err instanceof CommandError && err.reason === 'spawn') return true;
   if (err instanceof DomainError) return err.code !== 'unavailable';
   return false;
@@ -49,9 +50,10 @@ export function operationProcessor(deps: WorkerDeps, logger: Logger, retry: Reco
     }
     const started = Date.now();
     try {
-      const report = await runOperation({ ...deps, log: (level, msg, fields) => log[level](fields ?? {}, msg) }, op);
+      const steps: string[] = [];
+      const report = await runOperation({ ...deps, log: (level, msg, fields) => log[level](fields ?? {}, msg) }, op, steps);
       if (report) observeReport(metrics, report);
-      log.info({ ms: Date.now() - started }, 'operation finished');
+      log.info({ ms: Date.now() - started, steps }, 'operation finished');
       metrics.observeJob(kind, 'succeeded', (Date.now() - started) / 1000);
     } catch (err) {
       const message = (err as Error).message;

@@ -20,6 +20,18 @@ describe('LUN state rules', () => {
     expect(() => lunRules.canUnassign(lun({}))).toThrow(/not assigned/);
     expect(() => lunRules.canUnassign(lun({ assignedNodeId: 'n', status: 'active' }))).not.toThrow();
   });
+  it('never assigns a template, and makes no assigned LUN a template', () => {
+    expect(() => lunRules.canAssign(lun({ template: true }))).toThrow(/is a template: templates are never assigned/);
+    expect(() => lunRules.canMakeTemplate(lun({ assignedNodeId: 'n', status: 'active' }))).toThrow(/unassign it before making it a template/);
+    expect(() => lunRules.canMakeTemplate(lun({}))).not.toThrow();
+  });
+  it('imports only into a ready, unassigned LUN with nothing in flight', () => {
+    expect(() => lunRules.canImport(lun({}), [])).not.toThrow();
+    expect(() => lunRules.canImport(lun({ template: true }), [])).not.toThrow();
+    expect(() => lunRules.canImport(lun({ assignedNodeId: 'n', status: 'active' }), [])).toThrow(/is assigned to a node/);
+    expect(() => lunRules.canImport(lun({ status: 'creating' }), [])).toThrow(/only a ready LUN/);
+    expect(() => lunRules.canImport(lun({}), [{ id: 'op-9', kind: 'import' }])).toThrow(/has an operation in flight \(import, op-9\)/);
+  });
   it('settles assigned LUNs as active, others as ready', () => {
     expect(settledStatus({ assignedNodeId: 'n' })).toBe('active');
     expect(settledStatus({ assignedNodeId: null })).toBe('ready');

@@ -10,12 +10,31 @@ export const lunRules = {
     if (lun.assignedNodeId) throw new ConflictError(`LUN ${lun.name} is assigned to a node; unassign it first`);
   },
   canAssign(lun: Lun): void {
+    if (lun.template) {
+      throw new ConflictError(`LUN ${lun.name} is a template: templates are never assigned to a node, so that no initiator can write them; set template to false first`, [
+        { field: 'template', message: 'a template cannot be assigned' },
+      ]);
+    }
     if (lun.assignedNodeId) throw new ConflictError(`LUN ${lun.name} is already assigned; unassign it first`);
     if (lun.status !== 'ready') throw new ConflictError(`LUN ${lun.name} is ${lun.status}; only a ready LUN can be assigned`);
   },
   canUnassign(lun: Lun): void {
     if (!lun.assignedNodeId) throw new ConflictError(`LUN ${lun.name} is not assigned`);
     if (lun.status === 'deleting') throw new ConflictError(`LUN ${lun.name} is being deleted`);
+  },
+  canMakeTemplate(lun: Lun): void {
+    if (lun.assignedNodeId) {
+      throw new ConflictError(`LUN ${lun.name} is assigned to a node; unassign it before making it a template (a template is never assigned)`, [
+        { field: 'template', message: 'cannot be set while the LUN is assigned' },
+      ]);
+    }
+  },
+  /** An image is written only into a ready, unassigned LUN that nothing else is changing: no initiator has an ACL to it. */
+  canImport(lun: Lun, inFlight: ReadonlyArray<{ id: string; kind: string }>): void {
+    if (lun.assignedNodeId) throw new ConflictError(`LUN ${lun.name} is assigned to a node; unassign it before importing an image (no initiator may see it being written)`);
+    if (lun.status !== 'ready') throw new ConflictError(`LUN ${lun.name} is ${lun.status}; only a ready LUN can receive an image`);
+    const busy = inFlight[0];
+    if (busy) throw new ConflictError(`LUN ${lun.name} has an operation in flight (${busy.kind}, ${busy.id}); wait for it to finish`);
   },
   canChangeTarget(lun: Lun): void {
     if (lun.status === 'creating' || lun.status === 'deleting') {

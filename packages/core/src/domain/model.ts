@@ -1,4 +1,4 @@
-import type { ApiKeyRole, BackendConfig, OperationKind, OperationStatus } from '@bootlun/contracts';
+import type { ApiKeyRole, BackendConfig, ImageFormat, OperationKind, OperationStatus } from '@bootlun/contracts';
 
 export type LunStatus = 'creating' | 'ready' | 'active' | 'error' | 'deleting';
 export type LunPurpose = 'boot_from_san' | 'install_source' | 'auto_provision';
@@ -37,6 +37,8 @@ export interface BackendStats {
   /** From the database, whatever the host says: the backend's LUN rows and the sum of their sizes. */
   lunCount: number;
   provisionedBytes: number;
+  /** Of those, the LUNs marked template. */
+  templateCount: number;
 }
 
 export interface BootNode {
@@ -64,6 +66,8 @@ export interface Lun {
   iqn: string;
   lunNumber: number | null;
   purpose: LunPurpose;
+  /** Never assigned to a node, so no initiator has an ACL to it: read-only by construction. */
+  template: boolean;
   status: LunStatus;
   errorMessage: string | null;
   assignedNodeId: string | null;
@@ -117,6 +121,16 @@ export interface OperationParams {
   staleIqns?: string[];
   /** Reconcile: report what would be repaired or removed, change nothing. */
   dryRun?: boolean;
+  /** Import: the image to write into the LUN. The URL may hold credentials: show it only through redactUrl. */
+  image?: ImageSource;
+}
+
+/** Where an image comes from and how to check it. */
+export interface ImageSource {
+  url: string;
+  format: ImageFormat;
+  /** Lower-case hex SHA-256 the downloaded file must have; null: not checked. */
+  sha256: string | null;
 }
 
 export interface ApiKey {

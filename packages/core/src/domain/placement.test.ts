@@ -42,7 +42,7 @@ function backend(name: string, s: Shape = {}): Backend {
     status: s.status ?? 'online',
     config,
     lastHeartbeatAt: heartbeatAgo === null ? null : new Date(now.getTime() - heartbeatAgo),
-    stats: { capacity, reportedAt: capacity ? now : null, lunCount: s.luns ?? 0, provisionedBytes: (s.provisionedGb ?? 0) * GiB },
+    stats: { capacity, reportedAt: capacity ? now : null, lunCount: s.luns ?? 0, provisionedBytes: (s.provisionedGb ?? 0) * GiB, templateCount: 0 },
     createdAt: now,
     updatedAt: now,
   };

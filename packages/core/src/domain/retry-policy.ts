@@ -15,6 +15,8 @@ export const DEFAULT_RETRY_POLICY: Record<OperationKind, RetryPolicy> = {
   update: { attempts: 5, backoffMs: 1_000 },
   resize: { attempts: 5, backoffMs: 2_000 },
   reconcile: { attempts: 3, backoffMs: 5_000 },
+  // Each attempt downloads the whole image again (an import always restarts from byte 0).
+  import: { attempts: 3, backoffMs: 10_000 },
 };
 
 export function retryPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): Record<OperationKind, RetryPolicy> {

@@ -4,3 +4,4 @@ export * from './secret-box.port';
 export * from './sealed-secret.repository.port';
 export * from './audit-log.port';
 export * from './target-driver.port';
+export * from './image-importer.port';

@@ -11,6 +11,12 @@ export interface Page<T> {
   total: number;
 }
 
+/** A page of the API's LUN documents (LunResponse objects) as one JSON array text. */
+export interface LunDocuments {
+  json: string;
+  total: number;
+}
+
 export interface BackendRepository {
   /** Throws ConflictError when the name is taken. */
   create(data: { name: string; type: string; config: BackendConfig }): Promise<Backend>;
@@ -42,7 +48,7 @@ export interface NodeRepository {
 /** A LUN as the API inserts it (status creating, generation 1 are the repository's). */
 export type NewLun = Pick<
   Lun,
-  'id' | 'name' | 'sizeGb' | 'backendId' | 'iqn' | 'purpose' | 'chapEnabled' | 'chapUsername' | 'chapSecret' | 'mutualChapEnabled' | 'targetChapUsername' | 'targetChapSecret'
+  'id' | 'name' | 'sizeGb' | 'backendId' | 'iqn' | 'purpose' | 'template' | 'chapEnabled' | 'chapUsername' | 'chapSecret' | 'mutualChapEnabled' | 'targetChapUsername' | 'targetChapSecret'
 >;
 
 export type LunPatch = Partial<
@@ -52,6 +58,7 @@ export type LunPatch = Partial<
     | 'iqn'
     | 'sizeGb'
     | 'purpose'
+    | 'template'
     | 'status'
     | 'errorMessage'
     | 'assignedNodeId'
@@ -83,6 +90,12 @@ export interface LunFilter {
 export interface LunRepository {
   get(id: string): Promise<LunView | null>;
   list(filter: LunFilter, page: PageRequest): Promise<Page<LunView>>;
+  /**
+   * The API's hot reads: LUNs as their LunResponse JSON, rendered by the database (what
+   * presentLun and JSON.stringify would give, byte for byte), so the reply is sent as is.
+   */
+  listDocuments(filter: LunFilter, page: PageRequest): Promise<LunDocuments>;
+  getDocument(id: string): Promise<string | null>;
   listByBackend(backendId: string): Promise<Lun[]>;
   /** The node's assigned boot_from_san LUN, if any. */
   findBootLun(nodeId: string): Promise<LunView | null>;
@@ -152,6 +165,8 @@ export interface OperationRepository {
   syncProgress(id: string, progress: { step: string; percent: number } | null): Promise<{ cancelRequested: boolean } | null>;
   /** The outbox marker: the job is in the queue (no row read back; the dispatcher needs none). */
   markEnqueued(id: string, at: Date): Promise<void>;
+  /** The LUN's operations that are queued or running, oldest first. */
+  listInFlight(lunId: string): Promise<Operation[]>;
   /** Moves status only when it is currently one of `from`; returns the row when it moved. */
   transition(id: string, from: OperationStatus[], patch: OperationPatch): Promise<Operation | null>;
   /** Queued operations never handed to the queue, older than `before` (the outbox). */

@@ -9,7 +9,7 @@ const seal = (secret: string): SealedSecret => ({ sealed: Buffer.from(secret).to
 const open = (s: SealedSecret) => Buffer.from(s.sealed, 'base64').toString();
 
 const config: BackendConfig = { driver: 'tgt', portal_ip: '192.0.2.10', portal_port: 3260, iqn_prefix: 'iqn.2026-11.io.bootlun', backingstore_type: 'file', backingstore_path: '/srv/luns', tgt_control_port: 0 };
-const backend: Backend = { id: 'b1', name: 'store-1', type: 'iscsi', status: 'online', config, lastHeartbeatAt: null, stats: { capacity: null, reportedAt: null, lunCount: 0, provisionedBytes: 0 }, createdAt: new Date(), updatedAt: new Date() };
+const backend: Backend = { id: 'b1', name: 'store-1', type: 'iscsi', status: 'online', config, lastHeartbeatAt: null, stats: { capacity: null, reportedAt: null, lunCount: 0, provisionedBytes: 0, templateCount: 0 }, createdAt: new Date(), updatedAt: new Date() };
 
 const node = (n: number, hostname: string | null = `node-${n}`): BootNode => ({
   id: `n${n}`,
@@ -33,6 +33,7 @@ function lun(nodeId: string | null, patch: Partial<LunView> = {}): LunView {
     iqn: `iqn.2026-11.io.bootlun:boot-${lunSeq}`,
     lunNumber: 1,
     purpose: 'boot_from_san',
+    template: false,
     status: 'active',
     errorMessage: null,
     assignedNodeId: nodeId,

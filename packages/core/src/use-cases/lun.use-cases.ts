@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { targetIqn, type CreateLunBody, type OperationKind, type UpdateLunBody } from '@bootlun/contracts';
+import { redactUrl, targetIqn, type CreateLunBody, type ImportLunBody, type OperationKind, type UpdateLunBody } from '@bootlun/contracts';
 import type { CoreDeps } from '../deps';
 import { chapUsernameFor, generateChapSecret } from '../domain/chap';
 import { lunRules } from '../domain/lun-rules';
 import type { BackendRef, LunView, Operation } from '../domain/model';
 import { describeNoRoom, describePlacement, placeLun } from '../domain/placement';
 import { ConflictError, NoCapacityError, NotFoundError, ValidationError } from '../errors';
-import type { LunFilter, LunPatch, NewLun, NewOperation, Page, PageRequest } from '../ports';
+import type { LunDocuments, LunFilter, LunPatch, NewLun, NewOperation, PageRequest } from '../ports';
 import { openChapSecret, sealChapSecret } from './sealed-secrets.use-cases';
 
 export interface LunChangeResult {
@@ -47,12 +47,16 @@ function chapCredentials(deps: CoreDeps, lunId: string, chap: boolean, mutual: b
   };
 }
 
-export async function getLun(deps: CoreDeps, id: string): Promise<LunView> {
-  return loadLun(deps, id);
+/** GET /storage/luns/{id}: the LUN's LunResponse JSON, as the database rendered it. */
+export async function getLunDocument(deps: CoreDeps, id: string): Promise<string> {
+  const doc = await deps.repos.luns.getDocument(id);
+  if (doc === null) throw new NotFoundError('LUN', id);
+  return doc;
 }
 
-export async function listLuns(deps: CoreDeps, filter: LunFilter, page: PageRequest): Promise<Page<LunView>> {
-  return deps.repos.luns.list(filter, page);
+/** GET /storage/luns: a page of LunResponse JSON and the filter's total. */
+export function listLunDocuments(deps: CoreDeps, filter: LunFilter, page: PageRequest): Promise<LunDocuments> {
+  return deps.repos.luns.listDocuments(filter, page);
 }
 
 /** The LUN row and create operation of `input` on `backend`. */
@@ -68,6 +72,7 @@ function newLunOn(deps: CoreDeps, backend: BackendRef, input: CreateLunBody): { 
     backendId: backend.id,
     iqn: targetIqn(backend.config.iqn_prefix, input.name),
     purpose: input.purpose,
+    template: input.template,
     ...chapCredentials(deps, id, chap, input.mutual_chap_enabled),
   };
   return { lun, op: newOperation(deps, 'create', backend.id) };
@@ -114,6 +119,10 @@ export async function updateLun(deps: CoreDeps, id: string, input: UpdateLunBody
   const patch: LunPatch = {};
   let params: NewOperation['params'] = {};
   if (input.purpose !== undefined && input.purpose !== lun.purpose) patch.purpose = input.purpose;
+  if (input.template !== undefined && input.template !== lun.template) {
+    if (input.template) lunRules.canMakeTemplate(lun);
+    patch.template = input.template;
+  }
   if (input.size_gb !== undefined && input.size_gb !== lun.sizeGb) {
     if (input.size_gb < lun.sizeGb) {
       throw new ConflictError(`size_gb cannot shrink (from ${lun.sizeGb} to ${input.size_gb}): data would be lost`, [{ field: 'size_gb', message: 'cannot shrink' }]);
@@ -152,6 +161,9 @@ export async function assignLun(deps: CoreDeps, id: string, nodeId: string): Pro
   const node = await deps.repos.nodes.get(nodeId);
   if (!node) throw new NotFoundError('node', nodeId);
   lunRules.canAssign(lun);
+  // An image being written: no initiator may see the LUN until the import is over.
+  const importing = (await deps.repos.operations.listInFlight(lun.id)).find((op) => op.kind === 'import');
+  if (importing) throw new ConflictError(`LUN ${lun.name} is receiving an image (operation ${importing.id}); wait for the import to finish or cancel it`);
   const changed = await deps.repos.luns.change(lun.id, lun.generation, { assignedNodeId: node.id }, newOperation(deps, 'assign', lun.backendId));
   return dispatch(deps, changed.lun, changed.operation);
 }
@@ -161,6 +173,20 @@ export async function unassignLun(deps: CoreDeps, id: string): Promise<LunChange
   lunRules.canUnassign(lun);
   const changed = await deps.repos.luns.change(lun.id, lun.generation, { assignedNodeId: null }, newOperation(deps, 'unassign', lun.backendId));
   return dispatch(deps, changed.lun, changed.operation);
+}
+
+/**
+ * Writes a disk image from a URL into a ready, unassigned LUN (the worker streams it into
+ * the backing store). The URL, credentials included, goes only into the operation's
+ * parameters; the reply and the logs see it through redactUrl. The LUN stays ready
+ * meanwhile; assign is refused until the import is over.
+ */
+export async function importLunImage(deps: CoreDeps, id: string, input: ImportLunBody): Promise<LunChangeResult & { source: string }> {
+  const lun = await loadLun(deps, id);
+  lunRules.canImport(lun, await deps.repos.operations.listInFlight(lun.id));
+  const image = { url: input.url, format: input.format, sha256: input.sha256 ?? null };
+  const changed = await deps.repos.luns.change(lun.id, lun.generation, { errorMessage: null }, newOperation(deps, 'import', lun.backendId, { image }));
+  return { ...(await dispatch(deps, changed.lun, changed.operation)), source: redactUrl(input.url) };
 }
 
 export interface RevealedCredentials {

@@ -1,4 +1,5 @@
 import type { CoreDeps } from '../deps';
+import { PARTIAL_IMAGE_CANCELLED } from '../domain/image-import';
 import type { LunStatus, Operation } from '../domain/model';
 import { ConflictError, NotFoundError } from '../errors';
 import type { OperationFilter, Page, PageRequest } from '../ports';
@@ -14,22 +15,29 @@ export async function listOperations(deps: CoreDeps, filter: OperationFilter, pa
 }
 
 /**
- * Cancels a create. Queued: the job is withdrawn and the LUN row removed. Running: the
- * worker sees the request between steps, rolls back what it made and finishes the
- * cancellation. Other kinds change desired state already recorded, so the way back is
- * the reverse change, not a cancel.
+ * Cancels a create, a reconcile or an image import. A queued create is withdrawn and its
+ * LUN row removed; a running one is rolled back by the worker between steps. A queued
+ * import is withdrawn (the LUN keeps its content, or is flagged when an earlier attempt
+ * may have written part of an image); a running one stops at the worker's next
+ * checkpoint and flags the LUN the same way. Other kinds change desired state already
+ * recorded, so the way back is the reverse change, not a cancel.
  */
 export async function cancelOperation(deps: CoreDeps, id: string): Promise<Operation> {
   const op = await getOperation(deps, id);
-  if (op.kind !== 'create' && op.kind !== 'reconcile') {
-    throw new ConflictError(`only create and reconcile operations can be cancelled; send the reverse change to undo a ${op.kind}`);
+  if (op.kind !== 'create' && op.kind !== 'reconcile' && op.kind !== 'import') {
+    throw new ConflictError(`only create, reconcile and import operations can be cancelled; send the reverse change to undo a ${op.kind}`);
   }
   if (op.status !== 'queued' && op.status !== 'running') throw new ConflictError(`operation ${op.id} is ${op.status}; only queued or running operations can be cancelled`);
 
   if (op.status === 'queued' && (await deps.dispatcher.withdraw(op))) {
     const cancelled = await deps.repos.operations.transition(op.id, ['queued'], { status: 'cancelled', finishedAt: new Date(), cancelRequested: true });
     if (cancelled) {
-      if (op.lunId && op.lunGeneration !== null) await deps.repos.luns.removeAt(op.lunId, op.lunGeneration);
+      if (op.kind === 'import') {
+        // An earlier attempt that failed and waits for its retry may have written part of the image.
+        if (op.lunId && op.lunGeneration !== null && op.attempts > 0) await deps.repos.luns.writeBack(op.lunId, op.lunGeneration, { errorMessage: PARTIAL_IMAGE_CANCELLED });
+      } else if (op.lunId && op.lunGeneration !== null) {
+        await deps.repos.luns.removeAt(op.lunId, op.lunGeneration);
+      }
       return cancelled;
     }
   }

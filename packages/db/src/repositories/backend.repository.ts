@@ -1,7 +1,7 @@
 import type { BackendConfig } from '@bootlun/contracts';
 import type { Backend, BackendCapacity, BackendRef, BackendRepository, BackendStatus, Page, PageRequest } from '@bootlun/core';
 import type { Prisma, PrismaClient, StorageBackend } from '../generated/client';
-import { NO_LUNS, toBackend, type BackendLunTotals } from './mappers';
+import { lunTotalsByBackend, NO_LUNS, toBackend } from './mappers';
 import { guarded } from './prisma-errors';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -70,16 +70,16 @@ export class PrismaBackendRepository implements BackendRepository {
     await guarded('storage backend', id, () => this.db.storageBackend.update({ where: { id }, data: { stats, statsReportedAt: at } }));
   }
 
-  /** Rows → backends with their LUN count and provisioned size: one aggregate query for any number of rows. */
+  /** Rows → backends with their LUN and template counts and provisioned size: one aggregate query for any number of rows. */
   private async withLunTotals(row: StorageBackend): Promise<Backend>;
   private async withLunTotals(rows: StorageBackend[]): Promise<Backend[]>;
   private async withLunTotals(input: StorageBackend | StorageBackend[]): Promise<Backend | Backend[]> {
     const rows = Array.isArray(input) ? input : [input];
-    const totals = new Map<string, BackendLunTotals>();
-    if (rows.length > 0) {
-      const groups = await this.db.iscsiLun.groupBy({ by: ['backendId'], where: { backendId: { in: rows.map((r) => r.id) } }, _count: { _all: true }, _sum: { sizeGb: true } });
-      for (const g of groups) totals.set(g.backendId, { lunCount: g._count._all, sizeGb: g._sum.sizeGb ?? 0 });
-    }
+    const groups =
+      rows.length > 0
+        ? await this.db.iscsiLun.groupBy({ by: ['backendId', 'template'], where: { backendId: { in: rows.map((r) => r.id) } }, _count: { _all: true }, _sum: { sizeGb: true } })
+        : [];
+    const totals = lunTotalsByBackend(groups);
     const backends = rows.map((r) => toBackend(r, totals.get(r.id) ?? NO_LUNS));
     return Array.isArray(input) ? backends : backends[0]!;
   }

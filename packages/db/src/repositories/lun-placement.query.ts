@@ -1,6 +1,6 @@
 import type { Backend } from '@bootlun/core';
 import type { Prisma } from '../generated/client';
-import { NO_LUNS, toBackend, type BackendLunTotals } from './mappers';
+import { lunTotalsByBackend, NO_LUNS, toBackend } from './mappers';
 
 /**
  * The transaction-scoped advisory lock every placed create takes before it reads the
@@ -17,7 +17,7 @@ export async function lockPlacement(tx: Prisma.TransactionClient): Promise<void>
 /** Every backend with its stats (last capacity report, LUN count and provisioned size), as placement weighs them. */
 export async function readPlacementBackends(tx: Prisma.TransactionClient): Promise<Backend[]> {
   const rows = await tx.storageBackend.findMany({ orderBy: { name: 'asc' } });
-  const groups = await tx.iscsiLun.groupBy({ by: ['backendId'], _count: { _all: true }, _sum: { sizeGb: true } });
-  const totals = new Map<string, BackendLunTotals>(groups.map((g) => [g.backendId, { lunCount: g._count._all, sizeGb: g._sum.sizeGb ?? 0 }]));
+  const groups = await tx.iscsiLun.groupBy({ by: ['backendId', 'template'], _count: { _all: true }, _sum: { sizeGb: true } });
+  const totals = lunTotalsByBackend(groups);
   return rows.map((row) => toBackend(row, totals.get(row.id) ?? NO_LUNS));
 }

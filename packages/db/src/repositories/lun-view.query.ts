@@ -20,6 +20,7 @@ export interface LunViewRow {
   iqn: string;
   lunNumber: number | null;
   purpose: LunPurpose;
+  template: boolean;
   status: LunStatus;
   errorMessage: string | null;
   assignedNodeId: string | null;
@@ -47,6 +48,7 @@ const COLUMNS: { [K in keyof LunViewRow]: string } = {
   iqn: 'l.iqn',
   lunNumber: 'l.lun_number',
   purpose: 'l.purpose::text',
+  template: 'l.template',
   status: 'l.status::text',
   errorMessage: 'l.error_message',
   assignedNodeId: 'l.assigned_node_id',
@@ -85,6 +87,7 @@ export function toLunViewFromRow(r: LunViewRow): LunView {
     iqn: r.iqn,
     lunNumber: r.lunNumber,
     purpose: r.purpose,
+    template: r.template,
     status: r.status,
     errorMessage: r.errorMessage,
     assignedNodeId: r.assignedNodeId,

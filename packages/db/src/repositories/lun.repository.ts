@@ -1,7 +1,8 @@
-import { ConflictError, NotFoundError, type Backend, type Lun, type LunFilter, type LunPatch, type LunRepository, type LunView, type NewLun, type NewOperation, type Operation, type Page, type PageRequest } from '@bootlun/core';
+import { ConflictError, NotFoundError, type Backend, type Lun, type LunDocuments, type LunFilter, type LunPatch, type LunRepository, type LunView, type NewLun, type NewOperation, type Operation, type Page, type PageRequest } from '@bootlun/core';
 import type { Prisma, PrismaClient } from '../generated/client';
 import { insertLunWithOperation } from './lun-create.query';
 import { lockPlacement, readPlacementBackends } from './lun-placement.query';
+import { queryLunDocument, queryLunDocuments } from './lun-document.query';
 import { queryFirstLun, queryLunById, queryLunPage } from './lun-view.query';
 import { lunViewInclude, toLun, toLunData, toLunView, toOperation } from './mappers';
 import { guarded } from './prisma-errors';
@@ -30,6 +31,14 @@ export class PrismaLunRepository implements LunRepository {
   /** No transaction around page and count: under READ COMMITTED it would buy nothing, and both are one statement anyway. */
   list(filter: LunFilter, page: PageRequest): Promise<Page<LunView>> {
     return guarded('LUN', undefined, () => queryLunPage(this.db, filter, page));
+  }
+
+  listDocuments(filter: LunFilter, page: PageRequest): Promise<LunDocuments> {
+    return guarded('LUN', undefined, () => queryLunDocuments(this.db, filter, page));
+  }
+
+  getDocument(id: string): Promise<string | null> {
+    return guarded('LUN', id, () => queryLunDocument(this.db, id));
   }
 
   listByBackend(backendId: string): Promise<Lun[]> {
@@ -73,7 +82,12 @@ export class PrismaLunRepository implements LunRepository {
         // Only changes that need the target converged start a new generation; a label change
         // (purpose) must not orphan the write-back of the operation already in flight.
         const bump = op ? { generation: { increment: 1 } } : {};
-        const moved = await tx.iscsiLun.updateMany({ where: { id, generation: expectedGeneration }, data: { ...toLunData(patch), ...bump } as Prisma.IscsiLunUncheckedUpdateManyInput });
+        // A template is never assigned: the statement itself refuses the pair, so a template
+        // change and an assign that race each other (both read an unassigned non-template) cannot both win.
+        const where: Prisma.IscsiLunWhereInput = { id, generation: expectedGeneration };
+        if (patch.template === true) where.assignedNodeId = null;
+        if (patch.assignedNodeId) where.template = false;
+        const moved = await tx.iscsiLun.updateMany({ where, data: { ...toLunData(patch), ...bump } as Prisma.IscsiLunUncheckedUpdateManyInput });
         if (moved.count === 0) {
           const exists = await tx.iscsiLun.count({ where: { id } });
           if (!exists) throw new NotFoundError('LUN', id);

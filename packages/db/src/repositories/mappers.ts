@@ -2,12 +2,34 @@ import type { BackendConfig } from '@bootlun/contracts';
 import type { ApiKey, Backend, BackendCapacity, BootNode, Lun, LunPatch, LunView, Operation, OperationParams } from '@bootlun/core';
 import type { ApiKey as ApiKeyRow, IscsiLun, Node, Operation as OperationRow, Prisma, StorageBackend } from '../generated/client';
 
-/** A backend's LUN rows and the sum of their sizes (one aggregate query serves a whole page of backends). */
+/** A backend's LUN rows, the sum of their sizes and how many are templates (one aggregate query serves a whole page of backends). */
 export interface BackendLunTotals {
   lunCount: number;
   sizeGb: number;
+  templateCount: number;
 }
-export const NO_LUNS: BackendLunTotals = { lunCount: 0, sizeGb: 0 };
+export const NO_LUNS: BackendLunTotals = { lunCount: 0, sizeGb: 0, templateCount: 0 };
+
+/** What `groupBy: ['backendId', 'template']` with a count and a size sum returns, per row. */
+export interface LunTotalsGroup {
+  backendId: string;
+  template: boolean;
+  _count: { _all: number };
+  _sum: { sizeGb: number | null };
+}
+
+/** Folds the (backend, template) groups into one total per backend. */
+export function lunTotalsByBackend(groups: readonly LunTotalsGroup[]): Map<string, BackendLunTotals> {
+  const totals = new Map<string, BackendLunTotals>();
+  for (const g of groups) {
+    const t = totals.get(g.backendId) ?? { ...NO_LUNS };
+    t.lunCount += g._count._all;
+    t.sizeGb += g._sum.sizeGb ?? 0;
+    if (g.template) t.templateCount += g._count._all;
+    totals.set(g.backendId, t);
+  }
+  return totals;
+}
 const GIB = 1024 ** 3;
 
 const byteCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
@@ -26,7 +48,7 @@ export function toBackend(row: StorageBackend, luns: BackendLunTotals): Backend 
   return {
     ...rest,
     config: row.config as unknown as BackendConfig,
-    stats: { capacity, reportedAt: capacity ? statsReportedAt : null, lunCount: luns.lunCount, provisionedBytes: luns.sizeGb * GIB },
+    stats: { capacity, reportedAt: capacity ? statsReportedAt : null, lunCount: luns.lunCount, provisionedBytes: luns.sizeGb * GIB, templateCount: luns.templateCount },
   };
 }
 
@@ -44,6 +66,7 @@ export function toLun(row: IscsiLun): Lun {
     iqn: row.iqn,
     lunNumber: row.lunNumber,
     purpose: row.purpose,
+    template: row.template,
     status: row.status,
     errorMessage: row.errorMessage,
     assignedNodeId: row.assignedNodeId,

@@ -41,6 +41,12 @@ export class PrismaOperationRepository implements OperationRepository {
     await guarded('operation', id, () => this.db.$executeRaw`UPDATE operations SET enqueued_at = ${at}, job_id = ${id}, updated_at = ${at} WHERE id = ${id}::uuid`);
   }
 
+  listInFlight(lunId: string): Promise<Operation[]> {
+    return guarded('operation', undefined, async () =>
+      (await this.db.operation.findMany({ where: { lunId, status: { in: ['queued', 'running'] } }, orderBy: { createdAt: 'asc' } })).map(toOperation),
+    );
+  }
+
   /** One statement: the update returns the row it moved, if it moved one. */
   transition(id: string, from: OperationStatus[], patch: OperationPatch): Promise<Operation | null> {
     return guarded('operation', id, async () => {

@@ -190,6 +190,7 @@ export class LioConfigfsDriver implements TargetDriver {
   }
 
   private async persistLocked(file: string): Promise<void> {
+    const liveBefore = await this.liveTargetNames();
     const previous = await readSaveconfig(file);
     const saved = savedSecrets(previous);
     const doc = await buildSaveconfig(this.configfs, {
@@ -201,15 +202,23 @@ export class LioConfigfsDriver implements TargetDriver {
     await writeSaveconfigAtomically(file, renderSaveconfig(doc));
 
     const back = await readSaveconfig(file);
-    const prefix = this.options.iqnPrefix?.toLowerCase() ?? '';
+    const prefix = this.iqnPrefix();
     const savedIqns = new Set(
       ((back?.targets ?? []) as Array<{ fabric?: string; wwn?: string }>)
         .filter((t) => t.fabric === 'iscsi' && typeof t.wwn === 'string' && t.wwn.startsWith(prefix))
         .map((t) => t.wwn!),
     );
-    // Names only: the document was built from the full tree a moment ago.
-    const live = new Set((await this.configfs.list('iscsi')).filter((e) => e.kind === 'dir' && e.name.startsWith(prefix) && e.name !== 'discovery_auth').map((e) => e.name));
-    assertSavedMatchesLive(file, live, savedIqns);
+    assertSavedMatchesLive(file, { before: liveBefore, after: await this.liveTargetNames() }, savedIqns);
+  }
+
+  private iqnPrefix(): string {
+    return this.options.iqnPrefix?.toLowerCase() ?? '';
+  }
+
+  /** This backend's iSCSI target names in configfs (names only: one directory listing). */
+  private async liveTargetNames(): Promise<string[]> {
+    const prefix = this.iqnPrefix();
+    return (await this.configfs.list('iscsi')).filter((e) => e.kind === 'dir' && e.name.startsWith(prefix) && e.name !== 'discovery_auth').map((e) => e.name);
   }
 
   /** statfs on the backing directory (the worker runs on the storage host), or the volume group through LVM. */
@@ -300,6 +309,7 @@ export class LioConfigfsDriver implements TargetDriver {
 
   private async backingExists(backing: Backing): Promise<boolean> {
     if (backing.kind === 'file') return (await fs.lstat(backing.path).catch(() => null))?.isFile() ?? false;
+    if ((await activeVolumeSize(backing)) !== undefined) return true;
     return (await listVolumes(this.options.runner, backing.volumeGroup)).some((lv) => lv.volumeName === backing.volumeName);
   }
 

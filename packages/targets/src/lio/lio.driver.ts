@@ -168,7 +168,8 @@ export class LioDriver implements TargetDriver {
     if (!state.savedTargets) throw new Error(`targetcli saveconfig did not write ${savePath}`);
     const prefix = this.options.iqnPrefix?.toLowerCase() ?? '';
     const ours = (iqn: string) => iqn.startsWith(prefix);
-    assertSavedMatchesLive(savePath, state.targets.map((t) => t.iqn).filter(ours), state.savedTargets.filter(ours));
+    const live = state.targets.map((t) => t.iqn).filter(ours);
+    assertSavedMatchesLive(savePath, { before: live, after: live }, state.savedTargets.filter(ours));
   }
 
   /** Through the runner, like every file step here: the directory or VG may be on another host (vm-agent). */

@@ -3,6 +3,7 @@ import type { Lun, Operation } from '../../domain/model';
 import type { StepContext } from '../../ports';
 import { desiredTargetFor } from './desired-target';
 import { convergeTarget, removeBacking, removeTarget } from './host-objects';
+import { importImage } from './import-image.use-case';
 import { reconcileBackend, reportJson, type DriftReport } from './reconcile-backend.use-case';
 import { OperationCancelled, type WorkerDeps } from './worker-deps';
 
@@ -39,6 +40,7 @@ export class ProgressSync implements StepContext {
   private pending: { step: string; percent: number } | null = null;
   private written: string | null;
   private cancelled = false;
+  private readonly started: number;
 
   constructor(
     private readonly deps: Pick<WorkerDeps, 'repos'>,
@@ -48,12 +50,16 @@ export class ProgressSync implements StepContext {
     private lastSync: number,
     private readonly syncMs = PROGRESS_SYNC_MS,
     private readonly now: () => number = Date.now,
+    /** Receives "<ms since start> <step>" for every step, for the job's log line. */
+    private readonly trace?: string[],
   ) {
     this.written = op.progressStep;
     this.cancelled = op.cancelRequested;
+    this.started = now();
   }
 
   async step(name: string, percent: number): Promise<void> {
+    this.trace?.push(`${this.now() - this.started} ${name}`);
     if (name !== this.written) this.pending = { step: name, percent: Math.max(0, Math.min(99, Math.round(percent))) };
     if (this.due()) await this.sync();
   }
@@ -123,10 +129,19 @@ async function rollBackCreate(deps: WorkerDeps, op: Operation, lun: Lun | null):
   deps.log('info', 'operation cancelled and rolled back', { operationId: op.id, lunId: op.lunId });
 }
 
-/** Runs one attempt of a claimed operation (a reconcile returns its report). Throws to let the queue retry. */
-export async function runOperation(deps: WorkerDeps, op: Operation): Promise<DriftReport | void> {
+/** An import cancelled before it began: nothing was written, the LUN stays as it was. */
+async function cancelUnstartedImport(deps: WorkerDeps, op: Operation): Promise<void> {
+  await deps.repos.operations.update(op.id, { status: 'cancelled', progressStep: 'cancelled before the LUN was written', finishedAt: new Date() });
+  deps.log('info', 'image import cancelled before it began', { operationId: op.id, lunId: op.lunId });
+}
+
+/**
+ * Runs one attempt of a claimed operation (a reconcile returns its report). Throws to let the
+ * queue retry. `trace` collects when each step began (ms), for the job's log line.
+ */
+export async function runOperation(deps: WorkerDeps, op: Operation, trace?: string[]): Promise<DriftReport | void> {
   // beginOperation has just read the operation (cancellation flag included).
-  const ctx = new ProgressSync(deps, op, Date.now());
+  const ctx = new ProgressSync(deps, op, Date.now(), PROGRESS_SYNC_MS, Date.now, trace);
   if (op.kind === 'reconcile') {
     const report = await reconcileBackend(deps, ctx, { dryRun: op.params.dryRun === true });
     await deps.repos.operations.update(op.id, { result: reportJson(report) });
@@ -145,9 +160,10 @@ export async function runOperation(deps: WorkerDeps, op: Operation): Promise<Dri
       await succeed(deps, op, 'superseded by a delete');
       return;
     }
+    if (op.kind === 'import') return await importImage(deps, op, lun, ctx);
     await convergeLun(deps, op, lun, ctx);
   } catch (err) {
-    if (err instanceof OperationCancelled) return rollBackCreate(deps, op, lun);
+    if (err instanceof OperationCancelled) return op.kind === 'import' ? cancelUnstartedImport(deps, op) : rollBackCreate(deps, op, lun);
     throw err;
   }
 }
@@ -155,6 +171,9 @@ export async function runOperation(deps: WorkerDeps, op: Operation): Promise<Dri
 /**
  * Records a failed attempt. A final failure (out of attempts, or not retryable) fails the
  * operation and turns the LUN to `error` with the reason, unless a newer change owns it.
+ * An import is the exception: it changed no desired state and the target still serves the
+ * LUN as it was, so the LUN keeps its status; the import has already said in its
+ * error_message what the failed attempt left behind.
  */
 export async function recordFailure(deps: WorkerDeps, op: Operation, message: string, retryAt: Date | null): Promise<void> {
   if (retryAt) {
@@ -162,5 +181,5 @@ export async function recordFailure(deps: WorkerDeps, op: Operation, message: st
     return;
   }
   await deps.repos.operations.update(op.id, { status: 'failed', error: message, finishedAt: new Date(), nextAttemptAt: null });
-  if (op.lunId) await deps.repos.luns.writeBack(op.lunId, op.lunGeneration ?? -1, { status: 'error', errorMessage: message });
+  if (op.lunId && op.kind !== 'import') await deps.repos.luns.writeBack(op.lunId, op.lunGeneration ?? -1, { status: 'error', errorMessage: message });
 }

@@ -1,11 +1,13 @@
 import type { Backend } from '../../domain/model';
-import type { Backing, Repositories, SecretBox, TargetDriver } from '../../ports';
+import type { Backing, ImageImporter, Repositories, SecretBox, TargetDriver } from '../../ports';
 
 /** What the storage-host side of a use case needs: the database, the secrets, one driver for this host. */
 export interface WorkerDeps {
   repos: Repositories;
   secrets: SecretBox;
   driver: TargetDriver;
+  /** Writes images into backing stores; absent where the worker cannot reach them (off the storage host): imports then fail, saying why. */
+  images?: ImageImporter;
   backend: Backend;
   /** Where this LUN's data lives on this host. */
   backingFor(lunId: string): Backing;
