@@ -15,7 +15,8 @@ COPY prisma.config.ts tsconfig.json ./
 RUN npm ci --ignore-scripts && npx prisma generate && npm run build
 
 FROM node:20-bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends tgt libiscsi-bin && rm -rf /var/lib/apt/lists/*
+# tgt: the target a worker container drives; qemu-utils: qemu-img for qcow2 image imports.
+RUN apt-get update && apt-get install -y --no-install-recommends tgt libiscsi-bin qemu-utils && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY apps ./apps
