@@ -1,12 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { unique } from '../support/api-harness';
 import { readLun } from '../support/iscsi-reader';
+import { imageThenZeros, patternImage, readFileRange, sendBytes, startImageServer, type ImageServer } from '../support/lun-images';
 import { startStack, waitForLun, waitForOperation, type Stack } from '../support/stack';
 import { waitFor } from '../support/wait-for';
 
@@ -20,17 +19,6 @@ const MIB = 1024 * 1024;
 const GIB = 1024 * MIB;
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-/** A recognisable image: every 512-byte block says which block it is, in a pattern of its own. */
-function patternImage(bytes: number, label: string): Buffer {
-  const out = Buffer.alloc(bytes);
-  for (let block = 0; block * 512 < bytes; block++) {
-    const start = block * 512;
-    out.fill((block * 7 + label.length) % 251 + 1, start, Math.min(bytes, start + 512));
-    out.write(`${label} block ${block}\n`, start, Math.min(64, bytes - start), 'latin1');
-  }
-  return out;
-}
-
 // Not block-aligned on purpose: the last block must read as image bytes, then zeros.
 const raw = patternImage(4 * MIB + 100, 'bootlun-raw');
 const qcowSource = patternImage(3 * MIB, 'bootlun-qcow2');
@@ -40,7 +28,7 @@ const PASSWORD = 'Sup3r-s3cret';
 const TOKEN = 'signed-token-xyz';
 
 let s: Stack;
-let server: http.Server;
+let server: ImageServer;
 let base: string;
 let authedBase: string;
 /** Set once the slow image has sent its first chunk. */
@@ -54,21 +42,21 @@ beforeAll(async () => {
   qcow = readFileSync(path.join(dir, 'image.qcow2'));
   rmSync(dir, { recursive: true, force: true });
 
-  server = http.createServer((req, res) => {
-    const url = new URL(req.url!, 'http://x');
-    const send = (body: Buffer) => res.writeHead(200, { 'content-length': body.length }).end(body);
+  server = await startImageServer((url, req, res) => {
     if (url.pathname === '/private/image.raw') {
       // Only with the URL's credentials and its signed query string.
       const ok = req.headers.authorization === `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}` && url.searchParams.get('token') === TOKEN;
-      return ok ? send(raw) : res.writeHead(403).end();
+      if (ok) return sendBytes(res, raw);
+      res.writeHead(403).end();
+      return true;
     }
-    if (url.pathname === '/image.raw') return send(raw);
-    if (url.pathname === '/image.qcow2') return send(qcow);
+    if (url.pathname === '/image.raw') return sendBytes(res, raw);
+    if (url.pathname === '/image.qcow2') return sendBytes(res, qcow);
     if (url.pathname === '/too-big.raw') {
       // Announces more than the LUN holds; the worker must refuse before reading a byte.
       res.writeHead(200, { 'content-length': GIB + 1 });
       res.flushHeaders();
-      return;
+      return true;
     }
     if (url.pathname === '/slow.raw') {
       const size = 16 * MIB;
@@ -81,41 +69,25 @@ beforeAll(async () => {
         sent += 256 * 1024;
       }, 100);
       res.on('close', () => clearInterval(timer));
-      return;
+      return true;
     }
-    res.writeHead(404).end();
+    return false;
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  base = `http://127.0.0.1:${port}`;
-  authedBase = `http://${USER}:${PASSWORD}@127.0.0.1:${port}`;
+  base = server.base;
+  authedBase = `http://${USER}:${PASSWORD}@127.0.0.1:${server.port}`;
   s = await startStack();
 }, 90_000);
 afterAll(async () => {
   await s?.close();
-  server?.closeAllConnections();
-  await new Promise((resolve) => server?.close(resolve));
+  await server?.close();
 });
 
 const portal = () => `127.0.0.1:${s.tgtd.portalPort}`;
-const backingFile = (id: string) => path.join(s.backingDir, `bootlun-${id}.img`);
+const backingFile = (id: string) => s.backingFile(id);
 const importInto = (id: string, body: Record<string, unknown>) => s.h.as('operator').post(`/api/v1/storage/luns/${id}/import`, body);
 const getLun = async (id: string) => (await s.h.as('viewer').get(`/api/v1/storage/luns/${id}`)).body.data;
-
-/** The first `length` bytes of the backing file, read without loading the whole LUN. */
-function backingPrefix(id: string, length: number): Buffer {
-  const fd = openSync(backingFile(id), 'r');
-  try {
-    const out = Buffer.alloc(length);
-    readSync(fd, out, 0, length, 0);
-    return out;
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** The image followed by zeros up to `length`. */
-const imageThenZeros = (image: Buffer, length: number) => Buffer.concat([image, Buffer.alloc(length - image.length)]);
+/** The first `length` bytes of the backing file. */
+const backingPrefix = (id: string, length: number) => readFileRange(backingFile(id), 0, length);
 
 describe('importing images into LUNs on a real tgt target', () => {
   let lun: { id: string; iqn: string; name: string };

@@ -321,6 +321,17 @@ describe('LUN image import', () => {
     expect((await h.as('operator').post(`/api/v1/storage/luns/00000000-0000-4000-8000-000000000000/import`, { url: 'http://10.0.0.1/a.raw' })).status).toBe(404);
   });
 
+  it('answers 409 while a clone of the LUN is still being copied, and accepts the import once the clone is made', async () => {
+    const lun = await readyLun();
+    const clone = await h.as('operator').post('/api/v1/storage/luns', { name: lunName(), source: { lun_id: lun.id } });
+    expect(clone.status).toBe(202);
+    const refused = await h.as('operator').post(`/api/v1/storage/luns/${lun.id}/import`, { url: 'http://10.0.0.1/a.raw' });
+    expect(refused.status).toBe(409);
+    expect(refused.body.detail).toBe(`LUN ${lun.name} is being copied into its clone ${clone.body.data.name} (${clone.body.data.id}); wait for that create to finish before importing an image`);
+    await settle(clone.body.data.id, 'ready');
+    expect((await h.as('operator').post(`/api/v1/storage/luns/${lun.id}/import`, { url: 'http://10.0.0.1/a.raw' })).status).toBe(202);
+  });
+
   it('a queued import can be cancelled; the LUN stays as it was', async () => {
     const lun = await readyLun();
     const res = await h.as('operator').post(`/api/v1/storage/luns/${lun.id}/import`, { url: 'http://10.0.0.1/a.raw' });

@@ -1,11 +1,13 @@
+import { createHash } from 'node:crypto';
 import net from 'node:net';
 
 /**
  * A minimal iSCSI initiator for tests that need a LUN's bytes as the target serves them:
  * libiscsi-bin has no tool that prints data (iscsi-perf reads and discards), and the host
- * kernel has no iSCSI initiator. One TCP connection, login without authentication (the
- * test LUN has CHAP off; the target's ACL still has to admit the initiator name), then
- * READ CAPACITY(16) and READ(16) (RFC 7143 PDUs, no digests, no immediate data).
+ * kernel has no iSCSI initiator. One TCP connection, login without authentication or with
+ * one-way CHAP (MD5, RFC 7143 section 12.1.3; the target's ACL still has to admit the
+ * initiator name), then READ CAPACITY(16) and READ(16) (RFC 7143 PDUs, no digests, no
+ * immediate data).
  */
 
 const BHS = 48;
@@ -26,6 +28,8 @@ export interface IscsiReaderTarget {
   targetIqn: string;
   lun: number;
   initiator: string;
+  /** One-way CHAP: the name and secret the target expects from this initiator. */
+  chap?: { username: string; secret: string };
 }
 
 export class IscsiReader {
@@ -105,7 +109,8 @@ export class IscsiReader {
   }
 
   private async login(): Promise<void> {
-    const security = ['InitiatorName=' + this.target.initiator, 'SessionType=Normal', 'TargetName=' + this.target.targetIqn, 'AuthMethod=None'];
+    const chap = this.target.chap;
+    const security = ['InitiatorName=' + this.target.initiator, 'SessionType=Normal', 'TargetName=' + this.target.targetIqn, `AuthMethod=${chap ? 'CHAP' : 'None'}`];
     const operational = [
       'HeaderDigest=None',
       'DataDigest=None',
@@ -124,16 +129,18 @@ export class IscsiReader {
     ];
     let tsih = 0;
     // Security stage to operational stage, then to full feature phase; a stage answered
-    // without the transit bit is asked again (empty) until the target moves on.
+    // without the transit bit is asked again (empty) until the target moves on. With CHAP
+    // the security stage asks to move on only with the response to the target's challenge.
     for (const [csg, nsg, keys] of [
       [0, 1, security],
       [1, 3, operational],
     ] as const) {
       let text: readonly string[] = keys;
+      let transitAsked = !(chap && csg === 0);
       for (let round = 0; ; round++) {
         const bhs = Buffer.alloc(BHS);
         bhs[0] = 0x40 | OP.loginRequest;
-        bhs[1] = 0x80 | (csg << 2) | nsg;
+        bhs[1] = transitAsked ? 0x80 | (csg << 2) | nsg : csg << 2;
         Buffer.from([0x00, 0x02, 0x3d, 0x00, 0x00, 0x01]).copy(bhs, 8); // ISID
         bhs.writeUInt16BE(tsih, 14);
         bhs.writeUInt32BE(0x10, 16); // ITT, the same through the login
@@ -149,6 +156,16 @@ export class IscsiReader {
         if (transit && (res.bhs[1]! & 0x03) === nsg) break;
         if (round > 4) throw new Error(`the target does not leave login stage ${csg}`);
         text = [];
+        if (chap && csg === 0) {
+          const answer = parseKeys(res.data);
+          if (answer.get('AuthMethod') === 'CHAP' && !answer.has('CHAP_C')) text = ['CHAP_A=5'];
+          const challenge = answer.get('CHAP_C');
+          const id = answer.get('CHAP_I');
+          if (challenge !== undefined && id !== undefined) {
+            text = [`CHAP_N=${chap.username}`, `CHAP_R=0x${chapResponse(Number(id), chap.secret, challenge)}`];
+            transitAsked = true;
+          }
+        }
       }
     }
   }
@@ -250,6 +267,22 @@ export class IscsiReader {
       if (pdu.opcode === OP.reject) throw new Error(`the target rejected a PDU (reason ${pdu.bhs[2]})`);
     }
   }
+}
+
+/** The key=value pairs of a login response's text, NUL-separated. */
+function parseKeys(data: Buffer): Map<string, string> {
+  const keys = new Map<string, string>();
+  for (const pair of data.toString('latin1').split('\0')) {
+    const eq = pair.indexOf('=');
+    if (eq > 0) keys.set(pair.slice(0, eq), pair.slice(eq + 1));
+  }
+  return keys;
+}
+
+/** CHAP with MD5 (RFC 1994): MD5 over the identifier byte, the secret and the challenge, in hex. */
+function chapResponse(id: number, secret: string, challenge: string): string {
+  const hex = challenge.replace(/^0x/i, '');
+  return createHash('md5').update(Buffer.from([id])).update(secret, 'latin1').update(Buffer.from(hex, 'hex')).digest('hex');
 }
 
 /** Reads `length` bytes at `offset` of a LUN through the target, in one session. */

@@ -13,6 +13,8 @@ export interface Stack {
   backend: { id: string; name: string; config: Record<string, unknown> };
   dir: string;
   backingDir: string;
+  /** Where a file backend keeps the LUN's data. */
+  backingFile(lunId: string): string;
   workerEnv: Record<string, string>;
   worker: WorkerProcess;
   startWorker(extraEnv?: Record<string, string>): Promise<WorkerProcess>;
@@ -42,6 +44,7 @@ export async function startStack(options: { workerEnv?: Record<string, string>; 
     backend,
     dir,
     backingDir,
+    backingFile: (lunId) => path.join(backingDir, `bootlun-${lunId}.img`),
     workerEnv,
     worker: undefined as unknown as WorkerProcess,
     startWorker: async (extraEnv = {}) => (stack.worker = await startWorker({ ...workerEnv, ...extraEnv })),

@@ -3,12 +3,13 @@ import type { WorkerDeps } from '@bootlun/core';
 import { parseCommandTransport, SpawnRunner, VmAgentRunner, type CommandRunner } from '@bootlun/exec';
 import { BACKOFF_TYPE, JOB_NAMES, queueNameFor, reconcileSchedulerId } from '@bootlun/jobs';
 import { createLogger, createServices, prepareSealedSecrets } from '@bootlun/runtime';
-import { backingFor, createTargetDriver, LocalImageImporter } from '@bootlun/targets';
+import { backingFor, createTargetDriver, LocalBackingCloner, LocalImageImporter, probeCloneMethod } from '@bootlun/targets';
 import { withFaults } from './faults';
 import { Heartbeat } from './heartbeat';
 import { createWorkerMetrics } from './metrics';
 import { PersistCoalescer } from './persist-coalescer';
 import { backoffStrategy, operationProcessor } from './processors/operation.processor';
+import { cloneMethodReader } from './clone-method';
 
 async function main(): Promise<void> {
   const env = loadConfigOrExit();
@@ -41,12 +42,16 @@ async function main(): Promise<void> {
   // Images are streamed into the backing files and volumes directly, so only a worker on the
   // storage host itself (as the target daemon's user) can import them; elsewhere imports fail saying so.
   const images = local && !env.COMMAND_PREFIX ? new LocalImageImporter({ runner, scratchDir: env.IMAGE_IMPORT_DIR }) : undefined;
+  // Clones copy backing files the same way: only on the storage host, and only file backends for now.
+  const clones = local && !env.COMMAND_PREFIX && backend.config.backingstore_type === 'file' ? new LocalBackingCloner() : undefined;
+  const readCloneMethod = cloneMethodReader(backend.config, clones !== undefined, (dir) => probeCloneMethod(dir));
 
   const deps: WorkerDeps = {
     repos: services.repos,
     secrets: services.secrets,
     driver,
     images,
+    clones,
     backend,
     backingFor: (lunId) => backingFor(backend.config.backingstore_type, backend.config.backingstore_path, lunId),
     requestPersist: () => persist.request(),
@@ -86,7 +91,12 @@ async function main(): Promise<void> {
   // Queued, not called, so it waits its turn behind any job in flight (one mutation at a time).
   await queue.add('backend.reconcile', { operationId: null, lunId: null }, { removeOnComplete: true, removeOnFail: 100 });
 
-  const heartbeat = new Heartbeat(services.repos.backends, backend.id, env.HEARTBEAT_INTERVAL_MS, log, { readCapacity: () => driver.capacity() });
+  const heartbeat = new Heartbeat(services.repos.backends, backend.id, env.HEARTBEAT_INTERVAL_MS, log, {
+    readCapacity: async () => {
+      const [capacity, clone] = await Promise.all([driver.capacity(), readCloneMethod()]);
+      return clone ? { ...capacity, clone } : capacity;
+    },
+  });
   heartbeat.start();
   log.info({ queue: queueName, driver: backend.config.driver, store: services.queues.connection.kind }, 'worker started');
 

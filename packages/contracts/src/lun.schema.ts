@@ -34,10 +34,29 @@ const backendRef = {
   target_id: uuidSchema.optional(),
 };
 
+const CLONE_DOC =
+  'create the LUN as a writable copy-on-write clone of another LUN, on that LUN\'s backend (placement is skipped; a backend_id/target_id that differs is refused). ' +
+  'The source must be ready and, unless it is a template, not assigned to a node. File backends make a reflink copy where the filesystem supports it (XFS, btrfs), ' +
+  'otherwise a sparse full copy (see the backend\'s capabilities.clone); either way the clone is independent at once, so the source may be deleted afterwards. ' +
+  'Block (LVM) backends cannot clone yet. snapshot_id is reserved: snapshots are not available yet';
+
+/** Where a clone's data comes from: another LUN (snapshots are not built yet; the field is reserved and refused). */
+export const lunSourceSchema = z
+  .strictObject({
+    lun_id: uuidSchema.optional(),
+    snapshot_id: z.unknown().optional(),
+  })
+  .superRefine((source, ctx) => {
+    if (source.snapshot_id !== undefined) ctx.addIssue({ code: 'custom', path: ['snapshot_id'], message: 'snapshots are not available yet; clone from a LUN (lun_id)' });
+    else if (source.lun_id === undefined) ctx.addIssue({ code: 'custom', path: ['lun_id'], message: 'is required: the LUN to clone' });
+  })
+  .transform(({ lun_id }) => ({ lun_id: lun_id! }));
+export type LunSource = z.infer<typeof lunSourceSchema>;
+
 export const createLunBody = z
   .strictObject({
     name: lunNameSchema,
-    size_gb: sizeGbSchema,
+    size_gb: sizeGbSchema.optional().describe('required unless source is given; a clone defaults to its source\'s size and may be larger, never smaller'),
     backend_id: backendRef.backend_id.describe('the storage backend; leave out (and target_id) to have the API place the LUN on an online backend with room'),
     target_id: backendRef.target_id.describe('same as backend_id (PureBoot UI alias)'),
     purpose: purposeSchema.default('boot_from_san'),
@@ -45,8 +64,10 @@ export const createLunBody = z
     chap_enabled: z.boolean().optional(),
     mutual_chap_enabled: z.boolean().default(false),
     template: z.boolean().default(false).describe(TEMPLATE_DOC),
+    source: lunSourceSchema.optional().describe(CLONE_DOC),
   })
   .superRefine((body, ctx) => {
+    if (body.size_gb === undefined && body.source === undefined) ctx.addIssue({ code: 'custom', path: ['size_gb'], message: 'is required (unless the LUN is a clone: source)' });
     if (body.backend_id && body.target_id && body.backend_id !== body.target_id) {
       ctx.addIssue({ code: 'custom', path: ['target_id'], message: 'must equal backend_id when both are given' });
     }

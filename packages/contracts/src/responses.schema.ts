@@ -19,6 +19,12 @@ export const lunResponse = z.object({
   lun_number: z.number().int().nullable().describe('the LUN id inside its own target, set by the driver: 1 on tgt, 0 on LIO'),
   purpose: z.enum(LUN_PURPOSES),
   template: z.boolean().describe('a template: never assigned to a node, so read-only to every initiator'),
+  source_lun_id: z
+    .uuid()
+    .nullable()
+    .describe(
+      'the LUN this one was cloned from (null: not a clone). On file backends a clone is independent from the start (a reflink or sparse copy), so the source may be deleted; the id then names a LUN that is gone',
+    ),
   status: z.enum(LUN_STATUSES),
   error_message: z.string().nullable(),
   assigned_node_id: z.uuid().nullable(),
@@ -72,6 +78,17 @@ export const backendResponse = z.object({
   status: z.enum(['online', 'offline', 'error']),
   config: backendConfigView,
   stats: backendStatsResponse,
+  capabilities: z
+    .object({
+      clone: z
+        .enum(['reflink', 'copy', 'none'])
+        .nullable()
+        .describe(
+          'how a clone (POST /storage/luns with source) is made: reflink (the filesystem shares blocks copy-on-write: instant), copy (a sparse full copy), none (cannot clone: LVM backends for now). Null until the worker has probed the backing directory. File clones are independent at once: their source may be deleted',
+        ),
+      snapshots: z.boolean().describe('whether the backend can take snapshots (not available yet)'),
+    })
+    .describe('what the backend can do beyond plain LUNs'),
   last_heartbeat_at: timestamp.nullable(),
   created_at: timestamp,
   updated_at: timestamp,

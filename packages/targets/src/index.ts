@@ -10,3 +10,4 @@ export { TgtadmError } from './tgt/tgtadm-error';
 export * from './driver-factory';
 export { LocalBackingFiles, RunnerBackingFiles, type BackingFiles } from './tgt/backing-files';
 export { LocalImageImporter, type LocalImageImporterOptions } from './import/local-image-importer';
+export { LocalBackingCloner, probeCloneMethod, type LocalBackingClonerOptions } from './clone/file-clone';

@@ -21,6 +21,7 @@ export function presentLun(lun: LunView): LunResponse {
     lun_number: lun.lunNumber,
     purpose: lun.purpose,
     template: lun.template,
+    source_lun_id: lun.sourceLunId,
     status: lun.status,
     error_message: lun.errorMessage,
     assigned_node_id: lun.assignedNodeId,
@@ -66,6 +67,8 @@ export function presentBackend(b: Backend): BackendResponse {
     status: b.status,
     config: { ...b.config, chap_enabled: b.config.chap_enabled ?? false, target: portal.ip, port: portal.port },
     stats: presentBackendStats(b.stats),
+    // Volume backends cannot clone yet, whatever a worker reported.
+    capabilities: { clone: b.config.backingstore_type === 'block' ? 'none' : (b.stats.capacity?.clone ?? null), snapshots: false },
     last_heartbeat_at: iso(b.lastHeartbeatAt),
     created_at: iso(b.createdAt),
     updated_at: iso(b.updatedAt),

@@ -51,6 +51,14 @@ const one = envelope;
 const many = listEnvelope;
 const RW = [400, 401, 403, 404, 409, 503];
 
+const CLONES = [
+  'With `source: {lun_id}` the LUN is a clone: a writable copy of that LUN, on its backend (placement is skipped; a `backend_id`/`target_id` naming another backend is 400).',
+  '`size_gb` defaults to the source\'s size and may be larger, never smaller (400). The source must be ready (409 otherwise), not receiving an image (409), and not assigned to a node unless it is a template (409: a copy of a disk in use is not consistent).',
+  'The worker copies the source\'s backing file before the target is made: a reflink where the filesystem supports it (XFS, btrfs), otherwise a sparse full copy; the backend\'s `capabilities.clone` says which.',
+  'A file clone is independent at once: writes to it never show in its source or in sibling clones, and the source may be deleted while clones exist (only a clone still being copied holds a delete back, 409).',
+  'Block (LVM) backends cannot clone yet (409); `source.snapshot_id` is refused (400): snapshots are not available yet. The clone\'s `source_lun_id` names its source.',
+].join(' ');
+
 const PLACEMENT = [
   'With `backend_id` (or `target_id`) the LUN goes on that backend, as PureBoot sends it.',
   'With neither, the API places it: among backends that are online (a heartbeat within BACKEND_OFFLINE_AFTER_MS), of type iscsi, and have a capacity report from their worker,',
@@ -82,9 +90,9 @@ export const ROUTE_DOCS: RouteDoc[] = [
   { method: 'get', path: '/storage/luns', summary: 'List LUNs', tag: 'LUNs', role: 'viewer', query: listLunsQuery, success: [200, many(lunResponse)], errors: [400, 401, 503] },
   { method: 'get', path: '/storage/luns/:id', summary: 'Get a LUN', tag: 'LUNs', role: 'viewer', success: [200, one(lunResponse)], errors: [400, 401, 404, 503] },
   { method: 'get', path: '/storage/luns/:id/credentials', summary: 'Reveal CHAP credentials (audited)', tag: 'LUNs', role: 'admin', success: [200, one(lunCredentialsResponse)], errors: RW },
-  { method: 'post', path: '/storage/luns', summary: 'Create a LUN (202, status creating); without a backend the API places it', description: PLACEMENT, tag: 'LUNs', role: 'operator', body: createLunBody, success: [202, one(lunChangeResponse)], errors: RW },
+  { method: 'post', path: '/storage/luns', summary: 'Create a LUN (202, status creating); without a backend the API places it; with a source it is a clone', description: `${PLACEMENT}\n\n${CLONES}`, tag: 'LUNs', role: 'operator', body: createLunBody, success: [202, one(lunChangeResponse)], errors: RW },
   { method: 'patch', path: '/storage/luns/:id', summary: 'Rename, grow, toggle CHAP, change purpose, mark or unmark as template (template: true is 409 while assigned)', tag: 'LUNs', role: 'operator', body: updateLunBody, success: [202, one(lunChangeResponse)], errors: RW },
-  { method: 'delete', path: '/storage/luns/:id', summary: 'Delete a LUN (202, status deleting)', tag: 'LUNs', role: 'operator', success: [202, one(lunChangeResponse)], errors: RW },
+  { method: 'delete', path: '/storage/luns/:id', summary: 'Delete a LUN (202, status deleting); allowed while it has clones (file clones are independent), 409 while a clone is still being copied from it', tag: 'LUNs', role: 'operator', success: [202, one(lunChangeResponse)], errors: RW },
   { method: 'post', path: '/storage/luns/:id/assign', summary: 'Assign a ready LUN to a node (409 for a template, or while an image is being imported)', tag: 'LUNs', role: 'operator', body: assignLunBody, success: [202, one(lunChangeResponse)], errors: RW },
   { method: 'post', path: '/storage/luns/:id/unassign', summary: 'Unassign a LUN', tag: 'LUNs', role: 'operator', success: [202, one(lunChangeResponse)], errors: RW },
   {

@@ -25,12 +25,24 @@ describe('LUN state rules', () => {
     expect(() => lunRules.canMakeTemplate(lun({ assignedNodeId: 'n', status: 'active' }))).toThrow(/unassign it before making it a template/);
     expect(() => lunRules.canMakeTemplate(lun({}))).not.toThrow();
   });
+  it('clones a ready LUN not in use, or an assigned template, never one receiving an image', () => {
+    expect(() => lunRules.canClone(lun({}), [{ id: 'o1', kind: 'resize' }])).not.toThrow();
+    expect(() => lunRules.canClone(lun({ template: true, assignedNodeId: 'n' }), [])).not.toThrow();
+    expect(() => lunRules.canClone(lun({ assignedNodeId: 'n', status: 'active' }), [])).toThrow(/a copy of a disk in use is not consistent/);
+    expect(() => lunRules.canClone(lun({ status: 'creating' }), [])).toThrow(/only a ready LUN can be cloned/);
+    expect(() => lunRules.canClone(lun({}), [{ id: 'o2', kind: 'import' }])).toThrow(expect.objectContaining({ fields: [{ field: 'source.lun_id', message: 'is receiving an image' }] }));
+  });
   it('imports only into a ready, unassigned LUN with nothing in flight', () => {
-    expect(() => lunRules.canImport(lun({}), [])).not.toThrow();
-    expect(() => lunRules.canImport(lun({ template: true }), [])).not.toThrow();
-    expect(() => lunRules.canImport(lun({ assignedNodeId: 'n', status: 'active' }), [])).toThrow(/is assigned to a node/);
-    expect(() => lunRules.canImport(lun({ status: 'creating' }), [])).toThrow(/only a ready LUN/);
-    expect(() => lunRules.canImport(lun({}), [{ id: 'op-9', kind: 'import' }])).toThrow(/has an operation in flight \(import, op-9\)/);
+    expect(() => lunRules.canImport(lun({}), [], null)).not.toThrow();
+    expect(() => lunRules.canImport(lun({ template: true }), [], null)).not.toThrow();
+    expect(() => lunRules.canImport(lun({ assignedNodeId: 'n', status: 'active' }), [], null)).toThrow(/is assigned to a node/);
+    expect(() => lunRules.canImport(lun({ status: 'creating' }), [], null)).toThrow(/only a ready LUN/);
+    expect(() => lunRules.canImport(lun({}), [{ id: 'op-9', kind: 'import' }], null)).toThrow(/has an operation in flight \(import, op-9\)/);
+  });
+  it('imports nothing into a LUN while a clone of it is still being copied', () => {
+    const cloning = { id: 'lun-c', name: 'copy-1' };
+    expect(() => lunRules.canImport(lun({}), [], cloning)).toThrow(ConflictError);
+    expect(() => lunRules.canImport(lun({ template: true }), [], cloning)).toThrow(/is being copied into its clone copy-1 \(lun-c\); wait for that create to finish/);
   });
   it('settles assigned LUNs as active, others as ready', () => {
     expect(settledStatus({ assignedNodeId: 'n' })).toBe('active');

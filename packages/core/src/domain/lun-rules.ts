@@ -29,12 +29,32 @@ export const lunRules = {
       ]);
     }
   },
-  /** An image is written only into a ready, unassigned LUN that nothing else is changing: no initiator has an ACL to it. */
-  canImport(lun: Lun, inFlight: ReadonlyArray<{ id: string; kind: string }>): void {
+  /**
+   * An image is written only into a ready, unassigned LUN that nothing else is changing or
+   * reading: no initiator has an ACL to it, and no clone is being copied from it (the copy
+   * would mix the old data with the new).
+   */
+  canImport(lun: Lun, inFlight: ReadonlyArray<{ id: string; kind: string }>, cloneInProgress: { id: string; name: string } | null): void {
     if (lun.assignedNodeId) throw new ConflictError(`LUN ${lun.name} is assigned to a node; unassign it before importing an image (no initiator may see it being written)`);
     if (lun.status !== 'ready') throw new ConflictError(`LUN ${lun.name} is ${lun.status}; only a ready LUN can receive an image`);
     const busy = inFlight[0];
     if (busy) throw new ConflictError(`LUN ${lun.name} has an operation in flight (${busy.kind}, ${busy.id}); wait for it to finish`);
+    if (cloneInProgress) {
+      throw new ConflictError(`LUN ${lun.name} is being copied into its clone ${cloneInProgress.name} (${cloneInProgress.id}); wait for that create to finish before importing an image`);
+    }
+  },
+  /**
+   * A LUN is copied into a clone only while ready and not being rewritten by an import; a
+   * LUN in use by a node only when it is a template (never assigned, so never written).
+   */
+  canClone(lun: Lun, inFlight: ReadonlyArray<{ id: string; kind: string }>): void {
+    const refuse = (message: string, reason: string): never => {
+      throw new ConflictError(message, [{ field: 'source.lun_id', message: reason }]);
+    };
+    if (lun.assignedNodeId && !lun.template) refuse(`LUN ${lun.name} is assigned to a node: a copy of a disk in use is not consistent; unassign it first`, 'is assigned to a node');
+    if (lun.status !== 'ready') refuse(`LUN ${lun.name} is ${lun.status}; only a ready LUN can be cloned`, `is ${lun.status}`);
+    const importing = inFlight.find((op) => op.kind === 'import');
+    if (importing) refuse(`LUN ${lun.name} is receiving an image (operation ${importing.id}); wait for the import to finish`, 'is receiving an image');
   },
   canChangeTarget(lun: Lun): void {
     if (lun.status === 'creating' || lun.status === 'deleting') {

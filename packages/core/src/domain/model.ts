@@ -19,6 +19,9 @@ export interface Backend {
 /** What request paths need of a backend: who it is and its settings, without the stats that cost an aggregate. */
 export type BackendRef = Pick<Backend, 'id' | 'name' | 'config'>;
 
+/** How a backend's host clones a LUN: reflink (instant, shares blocks copy-on-write), copy (a sparse full copy), none (cannot). */
+export type CloneMethod = 'reflink' | 'copy' | 'none';
+
 /** Room on a backend's storage host as its worker measured it (the backing directory's filesystem, or the volume group). */
 export interface BackendCapacity {
   source: 'filesystem' | 'volume_group';
@@ -27,6 +30,8 @@ export interface BackendCapacity {
   totalBytes: number;
   usedBytes: number;
   freeBytes: number;
+  /** How the host clones LUNs, as the worker found it (a reflink probe in the backing directory); absent when it did not say. */
+  clone?: CloneMethod;
 }
 
 /** What a backend holds and how much room it has left. */
@@ -68,6 +73,8 @@ export interface Lun {
   purpose: LunPurpose;
   /** Never assigned to a node, so no initiator has an ACL to it: read-only by construction. */
   template: boolean;
+  /** The LUN whose data this one was created from (a clone), or null. May name a LUN deleted since. */
+  sourceLunId: string | null;
   status: LunStatus;
   errorMessage: string | null;
   assignedNodeId: string | null;

@@ -5,3 +5,4 @@ export * from './sealed-secret.repository.port';
 export * from './audit-log.port';
 export * from './target-driver.port';
 export * from './image-importer.port';
+export * from './backing-cloner.port';

@@ -48,7 +48,7 @@ export interface NodeRepository {
 /** A LUN as the API inserts it (status creating, generation 1 are the repository's). */
 export type NewLun = Pick<
   Lun,
-  'id' | 'name' | 'sizeGb' | 'backendId' | 'iqn' | 'purpose' | 'template' | 'chapEnabled' | 'chapUsername' | 'chapSecret' | 'mutualChapEnabled' | 'targetChapUsername' | 'targetChapSecret'
+  'id' | 'name' | 'sizeGb' | 'backendId' | 'iqn' | 'purpose' | 'template' | 'sourceLunId' | 'chapEnabled' | 'chapUsername' | 'chapSecret' | 'mutualChapEnabled' | 'targetChapUsername' | 'targetChapSecret'
 >;
 
 export type LunPatch = Partial<
@@ -99,6 +99,8 @@ export interface LunRepository {
   listByBackend(backendId: string): Promise<Lun[]>;
   /** The node's assigned boot_from_san LUN, if any. */
   findBootLun(nodeId: string): Promise<LunView | null>;
+  /** A LUN still being created as a clone of `sourceLunId` (its data is being copied), if any. */
+  findCloneInProgress(sourceLunId: string): Promise<{ id: string; name: string } | null>;
   /** Inserts the LUN (generation 1) and its operation in one transaction. ConflictError on a taken name or IQN. */
   createWithOperation(lun: NewLun, op: NewOperation): Promise<{ lun: Lun; operation: Operation }>;
   /**

@@ -34,6 +34,7 @@ function lun(nodeId: string | null, patch: Partial<LunView> = {}): LunView {
     lunNumber: 1,
     purpose: 'boot_from_san',
     template: false,
+    sourceLunId: null,
     status: 'active',
     errorMessage: null,
     assignedNodeId: nodeId,

@@ -60,7 +60,7 @@ export function listLunDocuments(deps: CoreDeps, filter: LunFilter, page: PageRe
 }
 
 /** The LUN row and create operation of `input` on `backend`. */
-function newLunOn(deps: CoreDeps, backend: BackendRef, input: CreateLunBody): { lun: NewLun; op: NewOperation } {
+function newLunOn(deps: CoreDeps, backend: BackendRef, input: CreateLunBody & { size_gb: number }, sourceLunId: string | null = null): { lun: NewLun; op: NewOperation } {
   // A request that does not say gets the backend's default (config.chap_enabled, off unless set).
   const chap = input.chap_enabled ?? backend.config.chap_enabled ?? false;
   if (input.mutual_chap_enabled && !chap) throw new ValidationError('mutual CHAP requires CHAP', [{ field: 'mutual_chap_enabled', message: 'requires chap_enabled' }]);
@@ -73,6 +73,7 @@ function newLunOn(deps: CoreDeps, backend: BackendRef, input: CreateLunBody): { 
     iqn: targetIqn(backend.config.iqn_prefix, input.name),
     purpose: input.purpose,
     template: input.template,
+    sourceLunId,
     ...chapCredentials(deps, id, chap, input.mutual_chap_enabled),
   };
   return { lun, op: newOperation(deps, 'create', backend.id) };
@@ -83,13 +84,48 @@ function newLunOn(deps: CoreDeps, backend: BackendRef, input: CreateLunBody): { 
  * path, with no placement and no lock), or, when it names none, where placement puts it.
  */
 export async function createLun(deps: CoreDeps, input: CreateLunBody): Promise<LunChangeResult> {
-  if (input.backend_id === undefined) return createPlacedLun(deps, input);
-  const backend = await deps.repos.backends.getRef(input.backend_id);
-  if (!backend) throw new ValidationError(`storage backend ${input.backend_id} does not exist`, [{ field: 'backend_id', message: 'unknown storage backend' }]);
+  if (input.source) return createClone(deps, input, input.source.lun_id);
+  if (input.size_gb === undefined) throw new ValidationError('size_gb is required', [{ field: 'size_gb', message: 'is required (unless the LUN is a clone: source)' }]);
+  const sized = { ...input, size_gb: input.size_gb };
+  if (sized.backend_id === undefined) return createPlacedLun(deps, sized);
+  const backend = await deps.repos.backends.getRef(sized.backend_id);
+  if (!backend) throw new ValidationError(`storage backend ${sized.backend_id} does not exist`, [{ field: 'backend_id', message: 'unknown storage backend' }]);
 
-  const made = newLunOn(deps, backend, input);
+  const made = newLunOn(deps, backend, sized);
   const { lun, operation } = await deps.repos.luns.createWithOperation(made.lun, made.op);
   // A new LUN is on the backend just read and assigned to no node: its view needs no read back.
+  return dispatch(deps, { ...lun, backendName: backend.name, assignedNodeName: null }, operation);
+}
+
+/**
+ * A clone: a new LUN on its source's backend whose backing store the worker fills with a
+ * copy of the source's (a reflink where the filesystem can, else a sparse copy) before the
+ * target is made. The source must be ready with no import in flight, and, unless it is a
+ * template (never assigned, so never written), not assigned: a copy of a disk in use is not
+ * consistent. Placement does not apply: the data is on that backend.
+ */
+async function createClone(deps: CoreDeps, input: CreateLunBody, sourceId: string): Promise<LunChangeResult> {
+  const source = await deps.repos.luns.get(sourceId);
+  if (!source) throw new ValidationError(`LUN ${sourceId} does not exist`, [{ field: 'source.lun_id', message: 'unknown LUN' }]);
+  if (input.backend_id !== undefined && input.backend_id !== source.backendId) {
+    throw new ValidationError(`a clone lives on its source's storage backend (${source.backendName}, ${source.backendId})`, [
+      { field: 'backend_id', message: `must be the source LUN's backend ${source.backendId}, or left out` },
+    ]);
+  }
+  const sizeGb = input.size_gb ?? source.sizeGb;
+  if (sizeGb < source.sizeGb) {
+    throw new ValidationError(`a clone cannot be smaller than its source (${source.sizeGb} GB)`, [{ field: 'size_gb', message: `must be at least the source's ${source.sizeGb}` }]);
+  }
+  lunRules.canClone(source, await deps.repos.operations.listInFlight(source.id));
+  const backend = await deps.repos.backends.getRef(source.backendId);
+  if (!backend) throw new NotFoundError('storage backend', source.backendId);
+  if (backend.config.backingstore_type !== 'file') {
+    throw new ConflictError(`storage backend ${backend.name} keeps LUNs on LVM volumes, which cannot be cloned yet (its capabilities.clone is none)`, [
+      { field: 'source.lun_id', message: 'its backend cannot clone' },
+    ]);
+  }
+  const made = newLunOn(deps, backend, { ...input, size_gb: sizeGb }, source.id);
+  const { lun, operation } = await deps.repos.luns.createWithOperation(made.lun, made.op);
   return dispatch(deps, { ...lun, backendName: backend.name, assignedNodeName: null }, operation);
 }
 
@@ -98,7 +134,7 @@ export async function createLun(deps: CoreDeps, input: CreateLunBody): Promise<L
  * placement lock, placeLun chooses, and the LUN is inserted before the lock is released.
  * Nothing fits: NoCapacityError with every backend's numbers, and nothing is written.
  */
-async function createPlacedLun(deps: CoreDeps, input: CreateLunBody): Promise<LunChangeResult> {
+async function createPlacedLun(deps: CoreDeps, input: CreateLunBody & { size_gb: number }): Promise<LunChangeResult> {
   const { lun, operation, decision } = await deps.repos.luns.createPlaced((backends) => {
     const placement = placeLun(backends, input.size_gb, { now: new Date(), offlineAfterMs: deps.settings.backendOfflineAfterMs });
     if (!placement.chosen) throw new NoCapacityError(describeNoRoom(placement), [{ field: 'size_gb', message: 'fits on no storage backend' }]);
@@ -149,9 +185,15 @@ export async function updateLun(deps: CoreDeps, id: string, input: UpdateLunBody
   return dispatch(deps, changed.lun, changed.operation);
 }
 
+/**
+ * File clones are independent copies from the moment they are made, so a LUN with clones
+ * may be deleted; only while a clone is still being copied from it is the delete refused.
+ */
 export async function deleteLun(deps: CoreDeps, id: string): Promise<LunChangeResult> {
   const lun = await loadLun(deps, id);
   lunRules.canDelete(lun);
+  const cloning = await deps.repos.luns.findCloneInProgress(lun.id);
+  if (cloning) throw new ConflictError(`LUN ${lun.name} is being copied into its clone ${cloning.name} (${cloning.id}); wait for that create to finish`);
   const changed = await deps.repos.luns.change(lun.id, lun.generation, { status: 'deleting', errorMessage: null }, newOperation(deps, 'delete', lun.backendId));
   return dispatch(deps, changed.lun, changed.operation);
 }
@@ -183,7 +225,7 @@ export async function unassignLun(deps: CoreDeps, id: string): Promise<LunChange
  */
 export async function importLunImage(deps: CoreDeps, id: string, input: ImportLunBody): Promise<LunChangeResult & { source: string }> {
   const lun = await loadLun(deps, id);
-  lunRules.canImport(lun, await deps.repos.operations.listInFlight(lun.id));
+  lunRules.canImport(lun, await deps.repos.operations.listInFlight(lun.id), await deps.repos.luns.findCloneInProgress(lun.id));
   const image = { url: input.url, format: input.format, sha256: input.sha256 ?? null };
   const changed = await deps.repos.luns.change(lun.id, lun.generation, { errorMessage: null }, newOperation(deps, 'import', lun.backendId, { image }));
   return { ...(await dispatch(deps, changed.lun, changed.operation)), source: redactUrl(input.url) };

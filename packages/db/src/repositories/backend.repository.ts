@@ -66,7 +66,8 @@ export class PrismaBackendRepository implements BackendRepository {
   }
 
   async recordCapacity(id: string, capacity: BackendCapacity, at: Date): Promise<void> {
-    const stats = { ...capacity } satisfies Prisma.InputJsonObject;
+    const { clone, ...measured } = capacity;
+    const stats = (clone ? { ...measured, clone } : measured) satisfies Prisma.InputJsonObject;
     await guarded('storage backend', id, () => this.db.storageBackend.update({ where: { id }, data: { stats, statsReportedAt: at } }));
   }
 

@@ -21,6 +21,7 @@ const LUN_COLUMNS: { [K in keyof IscsiLun]: string } = {
   lunNumber: 'lun_number',
   purpose: 'purpose::text',
   template: 'template',
+  sourceLunId: 'source_lun_id',
   status: 'status::text',
   errorMessage: 'error_message',
   assignedNodeId: 'assigned_node_id',
@@ -76,9 +77,9 @@ export async function insertLunWithOperation(db: PrismaClient | Prisma.Transacti
   const now = new Date();
   const rows = await db.$queryRaw<Array<Record<string, unknown>>>`
     WITH lun AS (
-      INSERT INTO iscsi_luns (id, name, size_gb, backend_id, iqn, purpose, template, status, chap_enabled, chap_username, chap_secret_sealed, chap_secret_key_id,
+      INSERT INTO iscsi_luns (id, name, size_gb, backend_id, iqn, purpose, template, source_lun_id, status, chap_enabled, chap_username, chap_secret_sealed, chap_secret_key_id,
                               mutual_chap_enabled, target_chap_username, target_chap_secret_sealed, target_chap_secret_key_id, generation, created_at, updated_at)
-      VALUES (${lun.id}::uuid, ${lun.name}, ${lun.sizeGb}, ${lun.backendId}::uuid, ${lun.iqn}, ${lun.purpose}::"LunPurpose", ${lun.template}, 'creating', ${lun.chapEnabled},
+      VALUES (${lun.id}::uuid, ${lun.name}, ${lun.sizeGb}, ${lun.backendId}::uuid, ${lun.iqn}, ${lun.purpose}::"LunPurpose", ${lun.template}, ${lun.sourceLunId}::uuid, 'creating', ${lun.chapEnabled},
               ${lun.chapUsername}, ${lun.chapSecret?.sealed ?? null}, ${lun.chapSecret?.keyId ?? null}, ${lun.mutualChapEnabled}, ${lun.targetChapUsername},
               ${lun.targetChapSecret?.sealed ?? null}, ${lun.targetChapSecret?.keyId ?? null}, 1, ${now}, ${now})
       RETURNING *

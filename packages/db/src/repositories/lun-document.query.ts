@@ -11,7 +11,7 @@ import { lunFilterSql } from './lun-view.query';
  *
  * The document must be byte for byte what `JSON.stringify(presentLun(view))` gives (field
  * order, null, numbers, ISO times with milliseconds and Z): FIELDS names every field of
- * LunResponse, in the presenter's order, and test/integration/lun-documents.test.ts
+ * LunResponse, in the presenter's order, and test/integration/lun-view-query.test.ts
  * compares both renderings over awkward rows (quotes, control characters, non-ASCII, nulls).
  */
 
@@ -30,6 +30,7 @@ const FIELDS: { [K in keyof LunResponse]-?: string } = {
   lun_number: 'l.lun_number',
   purpose: 'l.purpose',
   template: 'l.template',
+  source_lun_id: 'l.source_lun_id',
   status: 'l.status',
   error_message: 'l.error_message',
   assigned_node_id: 'l.assigned_node_id',

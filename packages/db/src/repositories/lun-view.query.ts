@@ -21,6 +21,7 @@ export interface LunViewRow {
   lunNumber: number | null;
   purpose: LunPurpose;
   template: boolean;
+  sourceLunId: string | null;
   status: LunStatus;
   errorMessage: string | null;
   assignedNodeId: string | null;
@@ -49,6 +50,7 @@ const COLUMNS: { [K in keyof LunViewRow]: string } = {
   lunNumber: 'l.lun_number',
   purpose: 'l.purpose::text',
   template: 'l.template',
+  sourceLunId: 'l.source_lun_id',
   status: 'l.status::text',
   errorMessage: 'l.error_message',
   assignedNodeId: 'l.assigned_node_id',
@@ -88,6 +90,7 @@ export function toLunViewFromRow(r: LunViewRow): LunView {
     lunNumber: r.lunNumber,
     purpose: r.purpose,
     template: r.template,
+    sourceLunId: r.sourceLunId,
     status: r.status,
     errorMessage: r.errorMessage,
     assignedNodeId: r.assignedNodeId,

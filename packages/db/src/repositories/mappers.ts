@@ -39,7 +39,9 @@ function toCapacity(json: unknown): BackendCapacity | null {
   const c = json as Partial<BackendCapacity> | null;
   if (!c || typeof c !== 'object' || (c.source !== 'filesystem' && c.source !== 'volume_group') || typeof c.location !== 'string') return null;
   if (!byteCount(c.totalBytes) || !byteCount(c.usedBytes) || !byteCount(c.freeBytes)) return null;
-  return { source: c.source, location: c.location, totalBytes: c.totalBytes, usedBytes: c.usedBytes, freeBytes: c.freeBytes };
+  const capacity: BackendCapacity = { source: c.source, location: c.location, totalBytes: c.totalBytes, usedBytes: c.usedBytes, freeBytes: c.freeBytes };
+  if (c.clone === 'reflink' || c.clone === 'copy' || c.clone === 'none') capacity.clone = c.clone;
+  return capacity;
 }
 
 export function toBackend(row: StorageBackend, luns: BackendLunTotals): Backend {
@@ -67,6 +69,7 @@ export function toLun(row: IscsiLun): Lun {
     lunNumber: row.lunNumber,
     purpose: row.purpose,
     template: row.template,
+    sourceLunId: row.sourceLunId,
     status: row.status,
     errorMessage: row.errorMessage,
     assignedNodeId: row.assignedNodeId,

@@ -1,6 +1,7 @@
 import { settledStatus } from '../../domain/lun-rules';
 import type { Lun, Operation } from '../../domain/model';
 import type { StepContext } from '../../ports';
+import { cloneSourceBacking } from './clone-backing.use-case';
 import { desiredTargetFor } from './desired-target';
 import { convergeTarget, removeBacking, removeTarget } from './host-objects';
 import { importImage } from './import-image.use-case';
@@ -89,7 +90,9 @@ async function succeed(deps: WorkerDeps, op: Operation, step = 'done'): Promise<
 
 /** Create, assign, unassign, update, resize: make the host match the LUN's current desired state. */
 async function convergeLun(deps: WorkerDeps, op: Operation, lun: Lun, ctx: StepContext): Promise<void> {
-  await ctx.step('converge target', 5);
+  // A clone's backing store is its source's copy, in place before the target exports it.
+  await cloneSourceBacking(deps, lun, ctx);
+  await ctx.step('converge target', lun.sourceLunId ? 80 : 5);
   // Only a LUN that never held data may get a fresh backing store; elsewhere a missing one is lost data.
   const createBacking = op.kind === 'create' || lun.lunNumber === null;
   const observed = await convergeTarget(deps, await desiredTargetFor(deps, lun, { createBacking }), ctx);

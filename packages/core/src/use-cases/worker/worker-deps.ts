@@ -1,5 +1,5 @@
 import type { Backend } from '../../domain/model';
-import type { Backing, ImageImporter, Repositories, SecretBox, TargetDriver } from '../../ports';
+import type { Backing, BackingCloner, ImageImporter, Repositories, SecretBox, TargetDriver } from '../../ports';
 
 /** What the storage-host side of a use case needs: the database, the secrets, one driver for this host. */
 export interface WorkerDeps {
@@ -8,6 +8,8 @@ export interface WorkerDeps {
   driver: TargetDriver;
   /** Writes images into backing stores; absent where the worker cannot reach them (off the storage host): imports then fail, saying why. */
   images?: ImageImporter;
+  /** Copies one LUN's backing store into a new one (clones); absent off the storage host: clones then fail, saying why. */
+  clones?: BackingCloner;
   backend: Backend;
   /** Where this LUN's data lives on this host. */
   backingFor(lunId: string): Backing;

@@ -1,0 +1,25 @@
+import type { BackendConfig } from '@bootlun/contracts';
+import type { CloneMethod } from '@bootlun/core';
+
+/**
+ * How this worker's host clones LUNs, reported with the capacity: volume backends and
+ * workers off the storage host cannot ('none'); a file backend probes its backing
+ * directory once for reflink support (the answer does not change while the filesystem is
+ * mounted). A failed probe reports nothing and is tried again with the next measurement.
+ */
+export function cloneMethodReader(
+  config: Pick<BackendConfig, 'backingstore_type' | 'backingstore_path'>,
+  canClone: boolean,
+  probe: (dir: string) => Promise<'reflink' | 'copy'>,
+): () => Promise<CloneMethod | undefined> {
+  let known: CloneMethod | undefined = config.backingstore_type === 'block' || !canClone ? 'none' : undefined;
+  return async () => {
+    if (known) return known;
+    try {
+      known = await probe(config.backingstore_path);
+    } catch {
+      return undefined;
+    }
+    return known;
+  };
+}

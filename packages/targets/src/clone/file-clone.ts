@@ -1,0 +1,209 @@
+import { randomBytes } from 'node:crypto';
+import { constants, promises as fs } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { PermanentTargetError, type BackingCloner, type CloneHooks, type CloneRequest, type CloneResult } from '@bootlun/core';
+
+const MIB = 1024 * 1024;
+/** Read and compared per step of a sparse copy: a zero chunk of this size is left as a hole. */
+const DEFAULT_CHUNK_BYTES = MIB;
+const DEFAULT_PROGRESS_EVERY_BYTES = 64 * MIB;
+
+/** What FICLONE answers when the filesystem (or the pair of files) cannot share extents. */
+const NO_REFLINK_CODES = new Set(['ENOTSUP', 'EOPNOTSUPP', 'EXDEV', 'EINVAL', 'ENOSYS', 'ENOTTY', 'EBADF']);
+/** Errors no retry fixes. */
+const PERMANENT_CODES = new Set(['ENOENT', 'ENOTDIR', 'EACCES', 'EPERM', 'EROFS', 'EISDIR', 'ENOSPC', 'EDQUOT']);
+
+/** A reflink of `src` at `dst` (a new file), or an error: FICLONE only, never a byte copy. */
+export type Reflink = (src: string, dst: string) => Promise<void>;
+
+export const ficlone: Reflink = (src, dst) => fs.copyFile(src, dst, constants.COPYFILE_FICLONE_FORCE | constants.COPYFILE_EXCL);
+
+export function isReflinkUnsupported(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code !== undefined && NO_REFLINK_CODES.has(code);
+}
+
+/** The name a copy is made under until it is complete, beside the backing file (same filesystem, so the rename is atomic). */
+export function partialPathOf(file: string): string {
+  return path.join(path.dirname(file), `.clone-${path.basename(file)}.part`);
+}
+
+export interface SparseCopyOptions {
+  chunkBytes?: number;
+  progressEveryBytes?: number;
+}
+
+/**
+ * Copies `src` into a new file `dst` of the same size, writing only the chunks that hold a
+ * non-zero byte: the file is sized first (truncate: all hole), so a zero chunk stays a hole
+ * and the copy takes no more room than the data. Node has no SEEK_DATA; reading the holes
+ * costs reads, not writes. Flushed (fdatasync) before it returns.
+ */
+export async function sparseCopy(src: string, dst: string, hooks: CloneHooks, options: SparseCopyOptions = {}): Promise<number> {
+  const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+  const every = options.progressEveryBytes ?? DEFAULT_PROGRESS_EVERY_BYTES;
+  const input = await fs.open(src, 'r');
+  try {
+    const total = (await input.stat()).size;
+    const output = await fs.open(dst, 'wx', 0o600);
+    try {
+      await output.truncate(total);
+      const buffer = Buffer.alloc(chunkBytes);
+      let position = 0;
+      let reported = 0;
+      await hooks.progress(0, total);
+      while (position < total) {
+        await hooks.checkpoint();
+        const { bytesRead } = await input.read(buffer, 0, Math.min(chunkBytes, total - position), position);
+        if (bytesRead === 0) throw new Error(`${src} ended at ${position} bytes, before its size ${total}`);
+        const chunk = buffer.subarray(0, bytesRead);
+        if (!isZero(chunk)) await writeFully(output, chunk, position);
+        position += bytesRead;
+        if (position - reported >= every || position === total) {
+          reported = position;
+          await hooks.progress(position, total);
+        }
+      }
+      await output.datasync();
+      return total;
+    } finally {
+      await output.close();
+    }
+  } finally {
+    await input.close();
+  }
+}
+
+async function writeFully(handle: FileHandle, chunk: Buffer, position: number): Promise<void> {
+  let done = 0;
+  while (done < chunk.length) {
+    const { bytesWritten } = await handle.write(chunk, done, chunk.length - done, position + done);
+    done += bytesWritten;
+  }
+}
+
+/** Whether every byte is zero, compared eight bytes at a time where the buffer allows. */
+export function isZero(chunk: Buffer): boolean {
+  let i = 0;
+  if (chunk.byteOffset % 8 === 0) {
+    const words = new BigUint64Array(chunk.buffer, chunk.byteOffset, Math.floor(chunk.length / 8));
+    for (const word of words) if (word !== 0n) return false;
+    i = words.length * 8;
+  }
+  for (; i < chunk.length; i++) if (chunk[i] !== 0) return false;
+  return true;
+}
+
+async function sizeOf(file: string): Promise<number | null> {
+  try {
+    return (await fs.stat(file)).size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+/** Grows `file` to `sizeBytes` if it is smaller (a hole at the end); never shrinks. */
+async function growTo(file: string, sizeBytes: number): Promise<void> {
+  const handle = await fs.open(file, 'r+');
+  try {
+    if ((await handle.stat()).size < sizeBytes) await handle.truncate(sizeBytes);
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await fs.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function permanentOr(err: unknown, what: string): never {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code && PERMANENT_CODES.has(code)) throw new PermanentTargetError(`${what}: ${(err as Error).message}`);
+  throw err;
+}
+
+export interface LocalBackingClonerOptions extends SparseCopyOptions {
+  /** The reflink call; replaceable in tests to take the fallback path on a filesystem that could reflink. */
+  reflink?: Reflink;
+}
+
+/**
+ * Clones backing files on the storage host itself (the worker runs as the target daemon's
+ * user): FICLONE first, a sparse copy where the filesystem cannot share extents. Volumes
+ * (LVM) are refused: thin snapshots are not built yet.
+ */
+export class LocalBackingCloner implements BackingCloner {
+  constructor(private readonly options: LocalBackingClonerOptions = {}) {}
+
+  async clone(request: CloneRequest, hooks: CloneHooks): Promise<CloneResult> {
+    const { source, target, sizeBytes } = request;
+    if (source.kind !== 'file' || target.kind !== 'file') throw new PermanentTargetError('cloning LVM volumes is not available yet; only file backends can clone');
+    if (!Number.isSafeInteger(sizeBytes) || sizeBytes <= 0) throw new Error(`invalid clone size ${sizeBytes}`);
+
+    // Only a complete copy is ever renamed into place: one that exists is this clone's, made by an earlier attempt.
+    const existing = await sizeOf(target.path).catch((err) => permanentOr(err, `cannot read backing file ${target.path}`));
+    if (existing !== null) {
+      await growTo(target.path, sizeBytes);
+      return { method: 'done', sourceBytes: existing };
+    }
+    const sourceBytes = await sizeOf(source.path).catch((err) => permanentOr(err, `cannot read the source's backing file ${source.path}`));
+    if (sourceBytes === null) throw new PermanentTargetError(`the source's backing file ${source.path} is missing; nothing to clone`);
+    if (sourceBytes > sizeBytes) throw new PermanentTargetError(`the source's backing file (${sourceBytes} bytes) is larger than the clone (${sizeBytes} bytes)`);
+
+    const partial = partialPathOf(target.path);
+    // Whatever an interrupted attempt left under the temporary name is not trusted.
+    await fs.rm(partial, { force: true });
+    try {
+      const method = await this.copy(source.path, partial, hooks);
+      await growTo(partial, sizeBytes);
+      await hooks.checkpoint();
+      await fs.rename(partial, target.path);
+      await syncDirectory(path.dirname(target.path));
+      return { method, sourceBytes };
+    } catch (err) {
+      await fs.rm(partial, { force: true });
+      permanentOr(err, `cannot clone ${source.path} into ${target.path}`);
+    }
+  }
+
+  private async copy(src: string, dst: string, hooks: CloneHooks): Promise<'reflink' | 'copy'> {
+    try {
+      await (this.options.reflink ?? ficlone)(src, dst);
+      return 'reflink';
+    } catch (err) {
+      if (!isReflinkUnsupported(err)) throw err;
+      await fs.rm(dst, { force: true });
+    }
+    await sparseCopy(src, dst, hooks, this.options);
+    return 'copy';
+  }
+}
+
+/**
+ * Whether the filesystem holding `dir` can reflink: FICLONE between two small files made
+ * there (and removed). 'copy' when it cannot.
+ */
+export async function probeCloneMethod(dir: string, reflink: Reflink = ficlone): Promise<'reflink' | 'copy'> {
+  const tag = randomBytes(6).toString('hex');
+  const a = path.join(dir, `.clone-probe-${tag}-a`);
+  const b = path.join(dir, `.clone-probe-${tag}-b`);
+  try {
+    await fs.writeFile(a, Buffer.alloc(4096, 1), { flag: 'wx', mode: 0o600 });
+    await reflink(a, b);
+    return 'reflink';
+  } catch (err) {
+    if (isReflinkUnsupported(err)) return 'copy';
+    throw err;
+  } finally {
+    await fs.rm(a, { force: true });
+    await fs.rm(b, { force: true });
+  }
+}
