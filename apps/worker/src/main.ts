@@ -45,6 +45,8 @@ async function main(): Promise<void> {
   // Clones copy backing files the same way: only on the storage host, and only file backends for now.
   const clones = local && !env.COMMAND_PREFIX && backend.config.backingstore_type === 'file' ? new LocalBackingCloner() : undefined;
   const readCloneMethod = cloneMethodReader(backend.config, clones !== undefined, (dir) => probeCloneMethod(dir));
+  // Probed once now, before any job: the probe's two scratch files never sit beside a job's work.
+  await readCloneMethod();
 
   const deps: WorkerDeps = {
     repos: services.repos,
