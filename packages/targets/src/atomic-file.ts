@@ -54,23 +54,24 @@ export async function writeSecretFileAtomically(file: string, text: string, what
 export const STALE_TEMP_MS = 60_000;
 
 /**
- * Removes temp files a killed writer left beside `base` (they hold secrets, 0600). Young
- * ones are left: another worker on the host may be writing the same file right now.
+ * Removes the scratch files in `dir` whose names `isLeftover` accepts and that are older
+ * than STALE_TEMP_MS: left by a process killed mid-write. Young ones are left alone,
+ * because another worker on the host may be writing one right now. A missing directory
+ * is no error here (the caller's own open reports it).
  */
-async function removeStaleTemps(dir: string, base: string): Promise<void> {
-  let names: string[];
-  try {
-    names = await fs.readdir(dir);
-  } catch {
-    return; // the open below reports a missing directory
+export async function removeStaleLeftovers(dir: string, isLeftover: (name: string) => boolean): Promise<void> {
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  for (const name of names.filter(isLeftover)) {
+    const file = path.join(dir, name);
+    const st = await fs.stat(file).catch(() => null);
+    if (st && Date.now() - st.mtimeMs > STALE_TEMP_MS) await fs.rm(file, { force: true });
   }
+}
+
+/** The temp files of writeSecretFileAtomically for `base` (they hold secrets, 0600). */
+function removeStaleTemps(dir: string, base: string): Promise<void> {
   const prefix = `.${base}.`;
-  for (const name of names) {
-    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
-    const temp = path.join(dir, name);
-    const st = await fs.stat(temp).catch(() => null);
-    if (st && Date.now() - st.mtimeMs > STALE_TEMP_MS) await fs.rm(temp, { force: true });
-  }
+  return removeStaleLeftovers(dir, (name) => name.startsWith(prefix) && name.endsWith('.tmp'));
 }
 
 /**

@@ -3,6 +3,7 @@ import { constants, promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { PermanentTargetError, type BackingCloner, type CloneHooks, type CloneRequest, type CloneResult } from '@bootlun/core';
+import { removeStaleLeftovers } from '../atomic-file';
 
 const MIB = 1024 * 1024;
 /** Read and compared per step of a sparse copy: a zero chunk of this size is left as a hole. */
@@ -187,24 +188,13 @@ export class LocalBackingCloner implements BackingCloner {
   }
 }
 
-/** A probe's scratch files older than this were left by a worker killed mid-probe. */
-const STALE_PROBE_MS = 60_000;
-
-async function removeStaleProbes(dir: string): Promise<void> {
-  const names = await fs.readdir(dir).catch(() => [] as string[]);
-  for (const name of names.filter((n) => n.startsWith('.clone-probe-'))) {
-    const file = path.join(dir, name);
-    const st = await fs.stat(file).catch(() => null);
-    if (st && Date.now() - st.mtimeMs > STALE_PROBE_MS) await fs.rm(file, { force: true });
-  }
-}
-
 /**
  * Whether the filesystem holding `dir` can reflink: FICLONE between two small files made
  * there (and removed). 'copy' when it cannot.
  */
 export async function probeCloneMethod(dir: string, reflink: Reflink = ficlone): Promise<'reflink' | 'copy'> {
-  await removeStaleProbes(dir);
+  // A worker killed mid-probe leaves its two scratch files behind.
+  await removeStaleLeftovers(dir, (name) => name.startsWith('.clone-probe-'));
   const tag = randomBytes(6).toString('hex');
   const a = path.join(dir, `.clone-probe-${tag}-a`);
   const b = path.join(dir, `.clone-probe-${tag}-b`);

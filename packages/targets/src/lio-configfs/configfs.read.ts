@@ -1,7 +1,7 @@
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { LioAcl, LioLun, LioMappedLun, LioState, LioStorageObject, LioTarget, LioTpg } from '../lio/lio.state';
 import { chapDigest } from '../lio/rtslib-dump';
+import { sysfsBlockBytes } from '../sysfs-block';
 import type { ConfigfsPort } from './configfs.port';
 import { AUTH_UNSET, ISCSI, pluginOfHba, type AuthFile } from './configfs.paths';
 
@@ -75,15 +75,9 @@ export function infoField(info: string, key: string): string | null {
   return last;
 }
 
-async function blockDeviceBytes(sysfsRoot: string, device: string): Promise<number | null> {
-  if (!/^[A-Za-z0-9._-]+$/.test(device)) return null;
-  try {
-    // sysfs counts 512-byte sectors whatever the device's logical block size.
-    const sectors = Number((await fs.readFile(path.join(sysfsRoot, 'class/block', device, 'size'), 'utf8')).trim());
-    return Number.isSafeInteger(sectors) ? sectors * 512 : null;
-  } catch {
-    return null;
-  }
+function blockDeviceBytes(sysfsRoot: string, device: string): Promise<number | null> {
+  if (!/^[A-Za-z0-9._-]+$/.test(device)) return Promise.resolve(null);
+  return sysfsBlockBytes(path.join(sysfsRoot, 'class/block', device, 'size'));
 }
 
 async function readStorageObject(port: ConfigfsPort, hba: string, name: string, sysfsRoot: string): Promise<ConfigfsStorageObject | null> {

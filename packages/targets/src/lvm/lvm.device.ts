@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { sysfsBlockBytes } from '../sysfs-block';
 import type { VolumeRef } from './lvm.commands';
 
 /**
@@ -21,12 +22,7 @@ export async function activeVolumeSize(ref: VolumeRef, roots = { dev: '/dev', sy
   }
   if (!st.isBlockDevice()) return undefined;
   const { major, minor } = splitDeviceNumber(st.rdev);
-  try {
-    const sectors = (await fs.readFile(path.join(roots.sys, 'dev', 'block', `${major}:${minor}`, 'size'), 'utf8')).trim();
-    return /^\d+$/.test(sectors) ? Number(sectors) * 512 : undefined;
-  } catch {
-    return undefined;
-  }
+  return (await sysfsBlockBytes(path.join(roots.sys, 'dev', 'block', `${major}:${minor}`, 'size'))) ?? undefined;
 }
 
 /** glibc's encoding of dev_t (gnu_dev_major / gnu_dev_minor). */
