@@ -32,7 +32,8 @@ import { fmt, mark, printTable } from '../support/table';
 import { extrapolatedTotal, fitPerLunCost, growthFit, mean, median } from './fit';
 import { jobTimes, type JobTimes } from './operation-parts';
 import { workerLogStats, type WorkerLogStats } from './worker-log';
-import { BenchApiClient, OurSide, type Lun, type Node } from './our-side';
+import { BenchApiClient } from '../support/api-client';
+import { OurSide, type Lun, type Node } from './our-side';
 import { SeedSide, seedLun, seedSteps, shownArgv, type SeedKind, type SeedLayout, type SeedLun } from './seed-sequence';
 
 export const GOALS = {

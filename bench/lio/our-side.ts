@@ -1,4 +1,5 @@
 import type { StorageVm } from '../../test/vm/storage-vm';
+import type { BenchApiClient } from '../support/api-client';
 
 /**
  * Our side of the LIO bench: the production API on the host, the production worker in
@@ -25,29 +26,6 @@ export interface Node {
   initiator_iqn: string;
 }
 
-export class BenchApiClient {
-  constructor(
-    readonly baseUrl: string,
-    private readonly token: string,
-  ) {}
-
-  async request<T = unknown>(method: string, path: string, body?: object): Promise<{ status: number; data: T; total?: number }> {
-    const res = await fetch(`${this.baseUrl}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${this.token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    const json = (await res.json().catch(() => ({}))) as { data?: T; total?: number };
-    return { status: res.status, data: json.data as T, total: json.total };
-  }
-
-  /** The request, failing unless it answers `want`. */
-  async expect<T>(want: number, method: string, path: string, body?: object): Promise<T> {
-    const r = await this.request<T>(method, path, body);
-    if (r.status !== want) throw new Error(`${method} ${path} answered ${r.status}, expected ${want}: ${JSON.stringify(r.data)}`);
-    return r.data;
-  }
-}
 
 const since = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

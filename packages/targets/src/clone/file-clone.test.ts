@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { OperationCancelled, PermanentTargetError, type CloneHooks } from '@bootlun/core';
-import { isZero, LocalBackingCloner, partialPathOf, probeCloneMethod, sparseCopy, type Reflink } from './file-clone';
+import { dataRuns, isZero, LocalBackingCloner, partialPathOf, probeCloneMethod, sparseCopy, type Reflink } from './file-clone';
 
 const MIB = 1024 * 1024;
 const quiet: CloneHooks = { progress: async () => undefined, checkpoint: async () => undefined };
@@ -32,6 +32,21 @@ describe('isZero', () => {
     buffer[1026] = 1;
     expect(isZero(buffer)).toBe(false);
     expect(isZero(buffer.subarray(1))).toBe(false);
+  });
+});
+
+describe('dataRuns', () => {
+  it('finds the 64 KiB pieces that hold data, merging neighbours, and skips zero pieces', () => {
+    const chunk = Buffer.alloc(4 * MIB);
+    chunk[0] = 1; // piece 0
+    chunk[64 * 1024 + 5] = 1; // piece 1, merged with 0
+    chunk[4 * MIB - 1] = 1; // the last piece
+    expect(dataRuns(chunk)).toEqual([
+      [0, 128 * 1024],
+      [4 * MIB - 64 * 1024, 4 * MIB],
+    ]);
+    expect(dataRuns(Buffer.alloc(MIB))).toEqual([]);
+    expect(dataRuns(Buffer.alloc(100, 7))).toEqual([[0, 100]]);
   });
 });
 

@@ -6,8 +6,8 @@ import { PermanentTargetError, type BackingCloner, type CloneHooks, type CloneRe
 import { removeStaleLeftovers } from '../atomic-file';
 
 const MIB = 1024 * 1024;
-/** Read and compared per step of a sparse copy: a zero chunk of this size is left as a hole. */
-const DEFAULT_CHUNK_BYTES = MIB;
+/** Read per step of a sparse copy (holes are found within it at HOLE_BYTES granularity). */
+const DEFAULT_CHUNK_BYTES = 4 * MIB;
 const DEFAULT_PROGRESS_EVERY_BYTES = 64 * MIB;
 
 /** What FICLONE answers when the filesystem (or the pair of files) cannot share extents. */
@@ -36,8 +36,8 @@ export interface SparseCopyOptions {
 }
 
 /**
- * Copies `src` into a new file `dst` of the same size, writing only the chunks that hold a
- * non-zero byte: the file is sized first (truncate: all hole), so a zero chunk stays a hole
+ * Copies `src` into a new file `dst` of the same size, writing only the 64 KiB pieces that
+ * hold a non-zero byte: the file is sized first (truncate: all hole), so a zero chunk stays a hole
  * and the copy takes no more room than the data. Node has no SEEK_DATA; reading the holes
  * costs reads, not writes. Flushed (fdatasync) before it returns.
  */
@@ -58,8 +58,7 @@ export async function sparseCopy(src: string, dst: string, hooks: CloneHooks, op
         await hooks.checkpoint();
         const { bytesRead } = await input.read(buffer, 0, Math.min(chunkBytes, total - position), position);
         if (bytesRead === 0) throw new Error(`${src} ended at ${position} bytes, before its size ${total}`);
-        const chunk = buffer.subarray(0, bytesRead);
-        if (!isZero(chunk)) await writeFully(output, chunk, position);
+        for (const [from, to] of dataRuns(buffer.subarray(0, bytesRead))) await writeFully(output, buffer.subarray(from, to), position + from);
         position += bytesRead;
         if (position - reported >= every || position === total) {
           reported = position;
@@ -84,15 +83,30 @@ async function writeFully(handle: FileHandle, chunk: Buffer, position: number): 
   }
 }
 
-/** Whether every byte is zero, compared eight bytes at a time where the buffer allows. */
-export function isZero(chunk: Buffer): boolean {
-  let i = 0;
-  if (chunk.byteOffset % 8 === 0) {
-    const words = new BigUint64Array(chunk.buffer, chunk.byteOffset, Math.floor(chunk.length / 8));
-    for (const word of words) if (word !== 0n) return false;
-    i = words.length * 8;
+/** The granularity of holes: a zero run this long, aligned, is not written. */
+const HOLE_BYTES = 64 * 1024;
+/** Compared against with Buffer.equals (memcmp in C++: a JavaScript loop over BigInt words ran at ~0.3 GB/s). */
+const ZEROS = Buffer.alloc(HOLE_BYTES);
+
+/** The [from, to) ranges of `chunk` that hold data, at HOLE_BYTES granularity, adjacent ones merged. */
+export function dataRuns(chunk: Buffer): Array<[number, number]> {
+  const runs: Array<[number, number]> = [];
+  for (let at = 0; at < chunk.length; at += HOLE_BYTES) {
+    const end = Math.min(chunk.length, at + HOLE_BYTES);
+    if (isZero(chunk.subarray(at, end))) continue;
+    const last = runs.at(-1);
+    if (last && last[1] === at) last[1] = end;
+    else runs.push([at, end]);
   }
-  for (; i < chunk.length; i++) if (chunk[i] !== 0) return false;
+  return runs;
+}
+
+/** Whether every byte is zero. */
+export function isZero(chunk: Buffer): boolean {
+  for (let at = 0; at < chunk.length; at += ZEROS.length) {
+    const part = chunk.subarray(at, Math.min(chunk.length, at + ZEROS.length));
+    if (!part.equals(ZEROS.subarray(0, part.length))) return false;
+  }
   return true;
 }
 
