@@ -6,14 +6,15 @@
  * and three clones of each are made through everything production runs: our API, the
  * Redis queue, a production worker on a private tgtd, the write-back. The clock runs from
  * the POST until the clone's row says `ready`. Beside it, the bare command an admin would
- * run for the same data (`cp --reflink=always`, `cp --sparse=always`) on the same files.
+ * run for the same data on the same files (`cp --reflink=always` or `cp --sparse=always`,
+ * then `sync --data` on the copy: a clone is on disk when it says ready).
  *
  * Needs root (it mounts an XFS image made with reflink=1 over a loop device), xfsprogs,
  * tgt, PostgreSQL and Redis as `npm test` does. See bench/README.md.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync, fsyncSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, promises as fs, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createApiKey } from '@bootlun/core';
@@ -61,15 +62,19 @@ function mountReflinkFilesystem(dir: string): { path: string; unmount(): void } 
   return { path: mountPoint, unmount: () => execFileSync('umount', [mountPoint]) };
 }
 
-/** Fills the first `bytes` of a file with random data, on disk before it returns. */
-function writeRandom(file: string, bytes: number): void {
-  const fd = openSync(file, 'r+');
+/**
+ * Fills the first `bytes` of a file with random data, on disk before it returns. Async on
+ * purpose: a 10-second synchronous write would stall the HTTP client's keep-alive timers
+ * and hand the next request a socket the server has closed meanwhile.
+ */
+async function writeRandom(file: string, bytes: number): Promise<void> {
+  const handle = await fs.open(file, 'r+');
   try {
     const chunk = randomBytes(16 * MIB);
-    for (let at = 0; at < bytes; at += chunk.length) writeSync(fd, chunk, 0, Math.min(chunk.length, bytes - at), at);
-    fsyncSync(fd);
+    for (let at = 0; at < bytes; at += chunk.length) await handle.write(chunk, 0, Math.min(chunk.length, bytes - at), at);
+    await handle.datasync();
   } finally {
-    closeSync(fd);
+    await handle.close();
   }
 }
 
@@ -103,7 +108,7 @@ async function measureBackend(method: Method, backingDir: string, o: { api: Benc
     for (const bytes of SIZES) {
       const template = await o.client.expect<{ id: string }>(202, 'POST', '/api/v1/storage/luns', { name: `tpl-${own}-${bytes / MIB}`, size_gb: 1, target_id: backend.id, chap_enabled: false });
       await ready(template.id, process.hrtime.bigint());
-      writeRandom(fileOf(template.id), bytes);
+      await writeRandom(fileOf(template.id), bytes);
       await o.client.expect(200, 'PATCH', `/api/v1/storage/luns/${template.id}`, { template: true });
 
       const bare: number[] = [];
@@ -111,6 +116,7 @@ async function measureBackend(method: Method, backingDir: string, o: { api: Benc
         const copy = path.join(backingDir, `bare-${own}-${bytes}-${i}.img`);
         const t0 = process.hrtime.bigint();
         execFileSync('cp', [method === 'reflink' ? '--reflink=always' : '--sparse=always', fileOf(template.id), copy]);
+        execFileSync('sync', ['--data', copy]); // on disk, as a clone is when it is ready
         bare.push(since(t0));
         rmSync(copy);
       }
@@ -190,6 +196,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: Error) => {
-  console.error(`bench failed: ${err.message}`);
+  console.error(`bench failed: ${err.message}${err.cause ? ` (${String((err.cause as Error).message ?? err.cause)})` : ''}`);
   process.exitCode = 1;
 });
