@@ -15,8 +15,9 @@ COPY prisma.config.ts tsconfig.json ./
 RUN npm ci --ignore-scripts && npx prisma generate && npm run build
 
 FROM node:20-bookworm-slim
-# tgt: the target a worker container drives; qemu-utils: qemu-img for qcow2 image imports.
-RUN apt-get update && apt-get install -y --no-install-recommends tgt libiscsi-bin qemu-utils && rm -rf /var/lib/apt/lists/*
+# tgt: the target a worker container drives; qemu-utils: qemu-img for qcow2 image imports;
+# pgbouncer, haproxy: the pooler and the load balancer of docker-compose.ha.yml, from this image.
+RUN apt-get update && apt-get install -y --no-install-recommends tgt libiscsi-bin qemu-utils pgbouncer haproxy && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY apps ./apps

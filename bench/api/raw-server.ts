@@ -39,7 +39,7 @@ const STATUSES = ['creating', 'ready', 'active', 'error', 'deleting'];
 const PURPOSES = ['boot_from_san', 'install_source', 'auto_provision'];
 const CHAP_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';
 
-const LUN_COLUMNS = `l.id, l.name, l.size_gb, l.backend_id, b.name AS backend_name, l.iqn, l.lun_number, l.purpose, l.template, l.source_lun_id, l.status, l.error_message,
+const LUN_COLUMNS = `l.id, l.name, l.size_gb, l.backend_id, b.name AS backend_name, l.iqn, l.lun_number, l.purpose, l.template, l.source_lun_id, l.source_snapshot_id, l.status, l.error_message,
   l.assigned_node_id, COALESCE(n.hostname, n.mac_address) AS assigned_node_name, l.chap_enabled, l.chap_username, l.mutual_chap_enabled,
   l.target_chap_username, l.drift, l.generation, l.created_at, l.updated_at`;
 const LUN_FROM = 'iscsi_luns l JOIN storage_backends b ON b.id = l.backend_id LEFT JOIN nodes n ON n.id = l.assigned_node_id';
@@ -60,6 +60,7 @@ function lunJson(r: Row) {
     purpose: r.purpose,
     template: r.template,
     source_lun_id: r.source_lun_id,
+    source_snapshot_id: r.source_snapshot_id,
     status: r.status,
     error_message: r.error_message,
     assigned_node_id: r.assigned_node_id,
@@ -192,7 +193,7 @@ api.post('/storage/luns', async (req, res) => {
       `INSERT INTO iscsi_luns AS l (id, name, size_gb, backend_id, iqn, purpose, status, chap_enabled, chap_username, chap_secret_sealed, chap_secret_key_id,
                                     mutual_chap_enabled, target_chap_username, target_chap_secret_sealed, target_chap_secret_key_id, generation, created_at, updated_at)
        VALUES ($1, $2, $3, $4, $5, $6, 'creating', $7, $8, $9, $10, $11, $12, $13, $14, 1, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC')
-       RETURNING l.id, l.name, l.size_gb, l.backend_id, l.iqn, l.lun_number, l.purpose, l.template, l.source_lun_id, l.status, l.error_message, l.assigned_node_id, l.chap_enabled,
+       RETURNING l.id, l.name, l.size_gb, l.backend_id, l.iqn, l.lun_number, l.purpose, l.template, l.source_lun_id, l.source_snapshot_id, l.status, l.error_message, l.assigned_node_id, l.chap_enabled,
                  l.chap_username, l.mutual_chap_enabled, l.target_chap_username, l.drift, l.generation, l.created_at, l.updated_at`,
       [
         id,

@@ -12,7 +12,7 @@ import { waitFor } from '../support/wait-for';
  * tgtd. A LUN receives a recognisable image (served from 127.0.0.1), becomes a template and
  * is cloned twice; the clones' data is checked in their backing files and through the
  * iSCSI target (with CHAP), and each clone is shown to be independent of its source and of
- * its sibling, before and after the source is deleted.
+ * its sibling, before and after the source is deleted (a template only once un-marked).
  */
 const MIB = 1024 * 1024;
 const GIB = 1024 * MIB;
@@ -134,7 +134,10 @@ describe('cloning LUNs on a real tgt file backend', () => {
     await expect(readLun({ ...target, chap: { ...target.chap!, secret: 'not-the-secret' } }, 0, 512)).rejects.toThrow(/login refused/);
   });
 
-  it('deletes the template while its clones exist; the clones keep their data and still name it', async () => {
+  it('keeps the template while its clones exist; un-marked, it is deleted and the clones keep their data and still name it', async () => {
+    const refused = await s.h.as('operator').delete(`/api/v1/storage/luns/${template.id}`);
+    expect([refused.status, refused.body.error]).toEqual([409, 'conflict']);
+    expect((await s.h.as('operator').patch(`/api/v1/storage/luns/${template.id}`, { template: false })).status).toBe(200);
     const res = await s.h.as('operator').delete(`/api/v1/storage/luns/${template.id}`);
     expect(res.status).toBe(202);
     await waitFor('the template to be deleted', async () => ((await s.h.as('viewer').get(`/api/v1/storage/luns/${template.id}`)).status === 404 ? true : undefined));

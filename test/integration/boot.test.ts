@@ -209,7 +209,8 @@ describe('source networks and rate limit', () => {
       const third = await from('192.0.2.50');
       expectText(third, 429);
       expect(Number(third.headers['retry-after'])).toBeGreaterThanOrEqual(1);
-      expect(Number(third.headers['retry-after'])).toBeLessThanOrEqual(30);
+      // One-minute windows: the source may come back when its window ends.
+      expect(Number(third.headers['retry-after'])).toBeLessThanOrEqual(60);
       expect((await from('192.0.2.51')).status).toBe(200);
     } finally {
       await limited.close();

@@ -60,7 +60,7 @@ describe('the one-statement create', () => {
     const id = randomUUID();
     const name = unique('made');
     const created = await repos.luns.createWithOperation(
-      { id, name, sizeGb: 3, backendId, iqn: `iqn.2026-11.io.bootlun.view:${name}`, purpose: 'install_source', template: true, sourceLunId: randomUUID(), chapEnabled: true, chapUsername: 'blcccc', chapSecret: { sealed: 'v2:x', keyId: 'k1' }, mutualChapEnabled: true, targetChapUsername: 'btcccc', targetChapSecret: { sealed: 'v2:y', keyId: 'k2' } },
+      { id, name, sizeGb: 3, backendId, iqn: `iqn.2026-11.io.bootlun.view:${name}`, purpose: 'install_source', template: true, sourceLunId: randomUUID(), sourceSnapshotId: null, chapEnabled: true, chapUsername: 'blcccc', chapSecret: { sealed: 'v2:x', keyId: 'k1' }, mutualChapEnabled: true, targetChapUsername: 'btcccc', targetChapSecret: { sealed: 'v2:y', keyId: 'k2' } },
       { kind: 'create', backendId, params: { staleIqns: ['iqn.2026-11.io.bootlun.view:old'] }, maxAttempts: 4 },
     );
     expect(created.lun).toEqual(toLun((await db.iscsiLun.findUniqueOrThrow({ where: { id } }))!));
@@ -76,7 +76,7 @@ describe('the one-statement create', () => {
     const taken = (await db.iscsiLun.findUniqueOrThrow({ where: { id: ids[0]! } })).name;
     const before = await db.operation.count();
     const attempt = repos.luns.createWithOperation(
-      { id: randomUUID(), name: taken, sizeGb: 1, backendId, iqn: `iqn.2026-11.io.bootlun.view:${unique('x')}`, purpose: 'boot_from_san', template: false, sourceLunId: null, chapEnabled: false, chapUsername: null, chapSecret: null, mutualChapEnabled: false, targetChapUsername: null, targetChapSecret: null },
+      { id: randomUUID(), name: taken, sizeGb: 1, backendId, iqn: `iqn.2026-11.io.bootlun.view:${unique('x')}`, purpose: 'boot_from_san', template: false, sourceLunId: null, sourceSnapshotId: null, chapEnabled: false, chapUsername: null, chapSecret: null, mutualChapEnabled: false, targetChapUsername: null, targetChapSecret: null },
       { kind: 'create', backendId, params: {}, maxAttempts: 5 },
     );
     await expect(attempt).rejects.toMatchObject({ code: 'conflict', fields: [{ field: 'name', message: 'already taken' }] });

@@ -43,7 +43,7 @@ async function expectMigrationError(promise: Promise<unknown>, code: string): Pr
 const tableExists = async (url: string, table: string): Promise<boolean> =>
   (await query<{ found: string | null }>(url, 'SELECT to_regclass($1)::text AS found', [table]))[0]?.found != null;
 
-let db: ScratchDatabase;
+let db: ScratchDatabase & { directUrl: string };
 const dirs: string[] = [];
 const tempDir = (migrations: Record<string, string>): string => {
   const dir = migrationsDir(migrations);
@@ -212,8 +212,18 @@ describe('migrateDeploy', () => {
     expect(await tableExists(db.url, '_prisma_migrations')).toBe(false);
   });
 
+  it('holds the migrate lock only inside its transactions: none is left behind, through a pooler too', async () => {
+    const dir = tempDir({ '20240101000000_a': 'CREATE TABLE a (id INTEGER);\n', '20240102000000_b': 'CREATE TABLE b (id INTEGER);\n' });
+    await migrateDeploy(db.url, { migrationsDir: dir });
+    // Seen from a direct session: a lock a pooled server connection kept would show here.
+    const held = await query(db.directUrl, "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 AND objid = 72707369");
+    expect(held).toEqual([{ n: 0 }]);
+    expect(await migrateDeploy(db.url, { migrationsDir: dir, lockTimeoutMs: 200 })).toEqual({ applied: [] });
+  });
+
   it('gives up with lock_timeout while another runner holds the migrate lock', async () => {
-    const holder = new Client({ connectionString: db.url });
+    // Direct: a session lock taken through a transaction-mode pooler would stay on a pooled server connection.
+    const holder = new Client({ connectionString: db.directUrl });
     await holder.connect();
     try {
       await holder.query('SELECT pg_advisory_lock(72707369)');

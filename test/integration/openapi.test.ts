@@ -99,8 +99,18 @@ describe('OpenAPI document', () => {
     const key = (await call('post', '/api-keys', {}, { name: unique('doc'), role: 'viewer' })).data;
     await call('get', '/api-keys');
     await call('delete', '/api-keys/:id', { id: key.id });
+    const template = (await call('post', '/storage/luns', {}, { name: unique('doc'), size_gb: 1, target_id: backend.id, template: true })).data;
+    await h.services.repos.luns.writeBack(template.id, template.generation, { status: 'ready' });
+    const batch = (await call('post', '/storage/luns/bulk', {}, { source: { lun_id: template.id }, node_ids: [node.id], name_pattern: `${unique('doc')}-{index}` })).data;
+    await call('get', '/storage/luns/bulk/:id', { id: batch.id });
     const other = (await call('post', '/storage/luns', {}, { name: unique('doc'), size_gb: 1, target_id: backend.id })).data;
     await h.services.repos.luns.writeBack(other.id, other.generation, { status: 'ready' });
+    const snapshot = (await call('post', '/storage/luns/:id/snapshots', { id: other.id }, { name: 'before-upgrade' })).data;
+    await call('get', '/storage/luns/:id/snapshots', { id: other.id });
+    await call('get', '/storage/luns/:id/snapshots/:snapshotId', { id: other.id, snapshotId: snapshot.id });
+    await h.services.repos.snapshots.update(snapshot.id, { status: 'ready' });
+    await call('post', '/storage/luns/:id/rollback', { id: other.id }, { snapshot_id: snapshot.id });
+    await call('delete', '/storage/luns/:id/snapshots/:snapshotId', { id: other.id, snapshotId: snapshot.id });
     await call('delete', '/storage/luns/:id', { id: other.id });
     await call('delete', '/nodes/:id', { id: node.id });
     await call('delete', '/storage/backends/:id', { id: backend.id });

@@ -75,9 +75,10 @@ interface Model {
   luns: number;
 }
 const room = (b: Model) => Math.min(b.total * b.ratio - b.provisioned, b.free * b.ratio);
+const unprovisioned = (b: Model) => b.total * b.ratio - b.provisioned;
 function expectedBackend(models: Model[], sizeGb: number): Model | null {
   const fitting = models.filter((b) => room(b) >= sizeGb);
-  fitting.sort((a, b) => room(b) - room(a) || a.luns - b.luns || (a.name < b.name ? -1 : 1));
+  fitting.sort((a, b) => unprovisioned(b) - unprovisioned(a) || a.luns - b.luns || (a.name < b.name ? -1 : 1));
   return fitting[0] ?? null;
 }
 
@@ -104,7 +105,7 @@ describe('placement of LUNs created without a backend', () => {
       const res = await createLun({ size_gb: size });
       expect(res.status).toBe(202);
       expect(res.body.data).toMatchObject({ size_gb: size, status: 'creating', backend_id: ids.get(expected.name), target_id: ids.get(expected.name), backend_name: expected.name, target_name: expected.name });
-      expect(res.body.message).toBe(`LUN creation queued; placed on storage backend ${expected.name}, which has the most room left (${room(expected) - size} GiB after this LUN)`);
+      expect(res.body.message).toBe(`LUN creation queued; placed on storage backend ${expected.name}, which has the most capacity not yet provisioned (${unprovisioned(expected) - size} GiB after this LUN; room ${room(expected) - size} GiB)`);
       const op = await h.services.repos.operations.get(res.body.data.operation_id);
       expect(op).toMatchObject({ kind: 'create', backendId: ids.get(expected.name), lunId: res.body.data.id });
       expected.provisioned += size;
@@ -112,7 +113,7 @@ describe('placement of LUNs created without a backend', () => {
       landed.push(expected.name);
     }
     // Spread over all three; bravo's overcommit lets it hold more than its 50 GiB.
-    expect(Object.fromEntries(models.map((m) => [m.name, m.luns]))).toEqual({ alpha: 14, bravo: 11, charlie: 5 });
+    expect(Object.fromEntries(models.map((m) => [m.name, m.luns]))).toEqual({ alpha: 15, bravo: 10, charlie: 5 });
     expect(Object.fromEntries(models.map((m) => [m.name, m.provisioned]))).toEqual({ alpha: 90, bravo: 78, charlie: 32 });
     for (const m of models) {
       const listed = await h.as('viewer').get(`/api/v1/storage/luns?backend_id=${ids.get(m.name)}&limit=1000`);

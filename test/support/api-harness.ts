@@ -8,6 +8,7 @@ import pino from 'pino';
 import request from 'supertest';
 import { buildApp } from '../../apps/api/src/app';
 import { CachedApiKeyRepository } from '../../apps/api/src/http/api-key-cache';
+import { bootRateLimitStore } from '../../apps/api/src/http/boot-rate-limit';
 import { bootRoutes } from '../../apps/api/src/routes/boot.routes';
 import { healthRoutes } from '../../apps/api/src/routes/health.routes';
 
@@ -48,7 +49,7 @@ export async function startApiHarness(envOverrides: Record<string, string> = {},
     retry: services.retry,
     settings: { nodeIqnPrefix: env.NODE_IQN_PREFIX, backendOfflineAfterMs: env.BACKEND_OFFLINE_AFTER_MS },
   };
-  const app = buildApp({ core, logger, queues: services.queues, trustedProxies: env.TRUSTED_PROXIES, publicRoutes: [['/', healthRoutes(services, env.DATABASE_URL)], ['/api/v1/boot', bootRoutes(core, { allowedNetworks: env.BOOT_ALLOWED_NETWORKS, ratePerMinute: env.BOOT_RATE_LIMIT_PER_MINUTE, bindNodeAddress: env.BOOT_BIND_NODE_ADDRESS })]] });
+  const app = buildApp({ core, logger, queues: services.queues, trustedProxies: env.TRUSTED_PROXIES, publicRoutes: [['/', healthRoutes(services, env.DATABASE_URL)], ['/api/v1/boot', bootRoutes(core, { allowedNetworks: env.BOOT_ALLOWED_NETWORKS, ratePerMinute: env.BOOT_RATE_LIMIT_PER_MINUTE, rateLimitStore: bootRateLimitStore(services.queues.connection, `${services.queues.connection.prefix}:boot-rate:${unique('h')}:`), logger, bindNodeAddress: env.BOOT_BIND_NODE_ADDRESS })]] });
   const mint = async (role: 'admin' | 'operator' | 'viewer') => (await createApiKey(services.repos.apiKeys, { name: unique(role), role })).token;
   const keys = options.mintKeys === false ? { admin: '', operator: '', viewer: '' } : { admin: await mint('admin'), operator: await mint('operator'), viewer: await mint('viewer') };
   const as = (role: keyof typeof keys) => {
@@ -61,7 +62,7 @@ export async function startApiHarness(envOverrides: Record<string, string> = {},
     };
   };
   // The API process runs this sweeper; tests that exercise the outbox ask for it.
-  const sweeper = options.sweepIntervalMs ? new OutboxSweeper(services.repos.operations, dispatcher, logger, { intervalMs: options.sweepIntervalMs, graceMs: options.sweepIntervalMs }) : null;
+  const sweeper = options.sweepIntervalMs ? new OutboxSweeper(services.repos.operations, dispatcher, logger, { intervalMs: options.sweepIntervalMs, graceMs: options.sweepIntervalMs, lostJobGraceMs: env.OUTBOX_LOST_JOB_GRACE_MS }) : null;
   sweeper?.start();
   const close = async () => {
     await sweeper?.stop();

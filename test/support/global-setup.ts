@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { createDatabase, migrateDeploy } from '@bootlun/db';
+import { createDatabase, migrateDeploy, withDatabase } from '@bootlun/db';
+import { startPrivatePgBouncer } from './pgbouncer';
 import { currentTestRun, dropTestDatabase, setTestRun, testAdminUrl } from './test-db';
 
 /** One migrated database and one BullMQ prefix per test run, shared by all jest projects. */
@@ -12,16 +13,26 @@ export default async function globalSetup(): Promise<void> {
 
   const suffix = randomBytes(6).toString('hex');
   const db = await createDatabase(testAdminUrl(), `bootlun_test_${suffix}`);
+  // TEST_VIA_PGBOUNCER=1 (npm run test:pgbouncer): everything the tests and the processes they
+  // start do with DATABASE_URL, the migrations included, goes through PgBouncer in
+  // transaction mode; creating and dropping databases stays direct (the pooler cannot).
+  const pgbouncer = process.env.TEST_VIA_PGBOUNCER === '1' ? await startPrivatePgBouncer(testAdminUrl()) : undefined;
+  const appUrl = pgbouncer ? withDatabase(pgbouncer.url, db.name) : db.url;
   try {
-    await migrateDeploy(db.url);
+    await migrateDeploy(appUrl);
   } catch (error) {
+    await pgbouncer?.stop();
     await dropTestDatabase(db.name);
     throw error;
   }
-  setTestRun({ databaseName: db.name, users: 1 });
+  setTestRun({ databaseName: db.name, users: 1, stopPgBouncer: pgbouncer?.stop });
 
   // Jest starts its workers after globalSetup; they inherit this environment.
-  process.env.DATABASE_URL = db.url;
+  process.env.DATABASE_URL = appUrl;
+  if (pgbouncer) {
+    process.env.DATABASE_DIRECT_URL = db.url;
+    process.env.TEST_PGBOUNCER_URL = pgbouncer.url;
+  }
   process.env.BULLMQ_PREFIX = `bootlun-test-${suffix}`;
   // One sealing key for every test file of the run: they share the database, and a process
   // started in production checks that every sealed secret in it opens.

@@ -7,5 +7,6 @@ export default async function globalTeardown(): Promise<void> {
   run.users -= 1;
   if (run.users > 0) return;
   setTestRun(undefined);
+  await run.stopPgBouncer?.();
   await dropTestDatabase(run.databaseName);
 }

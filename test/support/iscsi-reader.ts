@@ -7,11 +7,11 @@ import net from 'node:net';
  * kernel has no iSCSI initiator. One TCP connection, login without authentication or with
  * one-way CHAP (MD5, RFC 7143 section 12.1.3; the target's ACL still has to admit the
  * initiator name), then READ CAPACITY(16) and READ(16) (RFC 7143 PDUs, no digests, no
- * immediate data).
+ * immediate data), and WRITE(16) answering the target's R2Ts with Data-Out.
  */
 
 const BHS = 48;
-const OP = { loginRequest: 0x03, loginResponse: 0x23, scsiCommand: 0x01, scsiResponse: 0x21, dataIn: 0x25, logoutRequest: 0x06, logoutResponse: 0x26, reject: 0x3f } as const;
+const OP = { loginRequest: 0x03, loginResponse: 0x23, scsiCommand: 0x01, scsiResponse: 0x21, dataIn: 0x25, dataOut: 0x05, r2t: 0x31, logoutRequest: 0x06, logoutResponse: 0x26, reject: 0x3f } as const;
 const MAX_RECV = 262_144;
 
 interface Pdu {
@@ -42,6 +42,8 @@ export class IscsiReader {
   private itt = 1;
   blockSize = 512;
   sizeBytes = 0;
+  /** The most data the target takes in one PDU (its MaxRecvDataSegmentLength; 8192 unless it says). */
+  private targetMaxRecv = 8192;
 
   private constructor(
     private readonly socket: net.Socket,
@@ -90,6 +92,71 @@ export class IscsiReader {
       done += bytes;
     }
     return Buffer.concat(parts);
+  }
+
+  /**
+   * Writes `data` at byte `offset` (both multiples of the block size) with WRITE(16): no
+   * immediate or unsolicited data, so each burst is sent as the target asks for it (R2T),
+   * in Data-Out PDUs no larger than the target takes.
+   */
+  async write(offset: number, data: Buffer): Promise<void> {
+    if (offset % this.blockSize || data.length % this.blockSize) throw new Error(`offset and length must be multiples of ${this.blockSize}`);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.writeOnce(offset, data);
+      } catch (err) {
+        if (!(err instanceof UnitAttention) || attempt >= 3) throw err;
+      }
+    }
+  }
+
+  private async writeOnce(offset: number, data: Buffer): Promise<void> {
+    const itt = this.itt++;
+    const cdb = Buffer.alloc(16);
+    cdb[0] = 0x8a; // WRITE(16)
+    cdb.writeBigUInt64BE(BigInt(offset / this.blockSize), 2);
+    cdb.writeUInt32BE(data.length / this.blockSize, 10);
+    const bhs = Buffer.alloc(BHS);
+    bhs[0] = OP.scsiCommand;
+    bhs[1] = 0x80 | 0x20 | 0x01; // final, write, simple task
+    bhs[8] = (this.target.lun >> 8) & 0x3f;
+    bhs[9] = this.target.lun & 0xff;
+    bhs.writeUInt32BE(itt, 16);
+    bhs.writeUInt32BE(data.length, 20);
+    bhs.writeUInt32BE(this.cmdSn++, 24);
+    bhs.writeUInt32BE(this.expStatSn, 28);
+    cdb.copy(bhs, 32);
+    this.send(bhs, Buffer.alloc(0));
+    for (;;) {
+      const pdu = await this.next();
+      if (pdu.opcode === OP.reject) throw new Error(`the target rejected the command (reason ${pdu.bhs[2]})`);
+      if (pdu.bhs.readUInt32BE(16) !== itt) continue;
+      if (pdu.opcode === OP.r2t) {
+        const [ttt, start, length] = [pdu.bhs.readUInt32BE(20), pdu.bhs.readUInt32BE(40), pdu.bhs.readUInt32BE(44)];
+        for (let sent = 0, dataSn = 0; sent < length; dataSn++) {
+          const size = Math.min(this.targetMaxRecv, length - sent);
+          const out = Buffer.alloc(BHS);
+          out[0] = OP.dataOut;
+          out[1] = sent + size === length ? 0x80 : 0;
+          out[8] = bhs[8]!;
+          out[9] = bhs[9]!;
+          out.writeUInt32BE(itt, 16);
+          out.writeUInt32BE(ttt, 20);
+          out.writeUInt32BE(this.expStatSn, 28);
+          out.writeUInt32BE(dataSn, 36);
+          out.writeUInt32BE(start + sent, 40);
+          this.send(out, data.subarray(start + sent, start + sent + size));
+          sent += size;
+        }
+      } else if (pdu.opcode === OP.scsiResponse) {
+        if (pdu.bhs[3] === 0x02 && pdu.data.length >= 5 && (pdu.data[4]! & 0x0f) === 0x06) {
+          this.expStatSn = pdu.bhs.readUInt32BE(24) + 1;
+          throw new UnitAttention();
+        }
+        this.finish(pdu.bhs, pdu.bhs[3]!, Buffer.alloc(0), 0, pdu.bhs[2]!);
+        return;
+      }
+    }
   }
 
   async close(): Promise<void> {
@@ -148,6 +215,8 @@ export class IscsiReader {
         bhs.writeUInt32BE(this.expStatSn, 28);
         this.send(bhs, Buffer.from(text.map((k) => `${k}\0`).join('')));
         const res = await this.next(OP.loginResponse);
+        const declared = parseKeys(res.data).get('MaxRecvDataSegmentLength');
+        if (declared) this.targetMaxRecv = Number(declared);
         const statusClass = res.bhs[36]!;
         if (statusClass !== 0) throw new Error(`login refused by ${this.target.targetIqn}: status class ${statusClass}, detail ${res.bhs[37]} (${res.data.toString('latin1').replace(/\0/g, ' ')})`);
         this.expStatSn = res.bhs.readUInt32BE(24) + 1;
@@ -283,6 +352,16 @@ function parseKeys(data: Buffer): Map<string, string> {
 function chapResponse(id: number, secret: string, challenge: string): string {
   const hex = challenge.replace(/^0x/i, '');
   return createHash('md5').update(Buffer.from([id])).update(secret, 'latin1').update(Buffer.from(hex, 'hex')).digest('hex');
+}
+
+/** Writes `data` at `offset` of a LUN through the target, in one session. */
+export async function writeLun(target: IscsiReaderTarget, offset: number, data: Buffer): Promise<void> {
+  const writer = await IscsiReader.open(target);
+  try {
+    await writer.write(offset, data);
+  } finally {
+    await writer.close();
+  }
 }
 
 /** Reads `length` bytes at `offset` of a LUN through the target, in one session. */

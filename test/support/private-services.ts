@@ -27,8 +27,12 @@ export interface PrivateServer {
   destroy(): Promise<void>;
 }
 
-/** redis-server with an append-only file, so a restart keeps the queues (as a production Redis must). */
-export async function startPrivateRedis(): Promise<PrivateServer> {
+/**
+ * redis-server with an append-only file, so a restart keeps the queues (as a production
+ * Redis must); `persistent: false` for one that restarts empty.
+ */
+export async function startPrivateRedis(options: { persistent?: boolean } = {}): Promise<PrivateServer> {
+  const persistence = options.persistent === false ? ['--appendonly', 'no'] : ['--appendonly', 'yes', '--appendfsync', 'always'];
   const port = await freeTcpPort();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bootlun-redis-'));
   let child: ReturnType<typeof spawn> | null = null;
@@ -36,7 +40,7 @@ export async function startPrivateRedis(): Promise<PrivateServer> {
     port,
     url: `redis://127.0.0.1:${port}`,
     start: async () => {
-      child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''], { stdio: 'ignore' });
+      child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, ...persistence, '--save', ''], { stdio: 'ignore' });
       await waitFor('private redis', async () => ((await canConnect(port)) ? true : undefined), 10_000);
     },
     stop: async () => {

@@ -1,4 +1,4 @@
-import { createDatabase, defaultAdminUrl, dropDatabase, uniqueDatabaseName, type ScratchDatabase } from '@bootlun/db';
+import { createDatabase, defaultAdminUrl, dropDatabase, uniqueDatabaseName, withDatabase, type ScratchDatabase } from '@bootlun/db';
 
 /** Server on which every test run creates (and drops) its own databases. */
 export function testAdminUrl(): string {
@@ -12,9 +12,15 @@ export function testDatabaseUrl(): string {
   return url;
 }
 
-/** An empty database of one's own, for tests that need a blank slate (e.g. the migration runner). */
-export function createEmptyDatabase(): Promise<ScratchDatabase> {
-  return createDatabase(testAdminUrl(), uniqueDatabaseName('bootlun_test'));
+/**
+ * An empty database of one's own, for tests that need a blank slate (e.g. the migration
+ * runner). `url` goes through the run's PgBouncer when there is one (npm run test:pgbouncer),
+ * like DATABASE_URL; `directUrl` never does, for a test that needs a session of its own.
+ */
+export async function createEmptyDatabase(): Promise<ScratchDatabase & { directUrl: string }> {
+  const db = await createDatabase(testAdminUrl(), uniqueDatabaseName('bootlun_test'));
+  const pooler = process.env.TEST_PGBOUNCER_URL;
+  return { name: db.name, url: pooler ? withDatabase(pooler, db.name) : db.url, directUrl: db.url };
 }
 
 export function dropTestDatabase(name: string): Promise<void> {
@@ -28,6 +34,8 @@ export function dropTestDatabase(name: string): Promise<void> {
 interface TestRun {
   databaseName: string;
   users: number;
+  /** Set when the run goes through its own PgBouncer; stopped before the database is dropped. */
+  stopPgBouncer?: () => Promise<void>;
 }
 const holder = globalThis as { __bootlunTestRun?: TestRun };
 export const currentTestRun = (): TestRun | undefined => holder.__bootlunTestRun;

@@ -25,13 +25,15 @@ host_mirror() {
 MIRROR=${BOOTLUN_VM_MIRROR:-$(host_mirror)}
 [ -n "$MIRROR" ] || { echo "no apt source for Debian $SUITE main on this host: add one (and apt-get update), or set BOOTLUN_VM_MIRROR" >&2; exit 1; }
 KERNEL_META=linux-image-amd64
-# Packages of the guest: LIO tooling, LVM, a system D-Bus (targetcli-fb needs one), ip,
+# Packages of the guest: LIO tooling, LVM with the thin-pool tools (lvm2 only recommends
+# them, and minbase installs no recommends; LVM runs thin_check on every pool activation
+# and refuses to activate a pool without it), a system D-Bus (targetcli-fb needs one), ip,
 # mkfs; kmod only to compute module dependencies at build time.
-PACKAGES=targetcli-fb,python3-rtslib-fb,lvm2,dbus,e2fsprogs,iproute2,kmod
-# Modules the initramfs loads (dependencies are added). Everything LIO, LVM and the
-# virtio devices need; the root file system then needs no module loading at all.
+PACKAGES=targetcli-fb,python3-rtslib-fb,lvm2,thin-provisioning-tools,dbus,e2fsprogs,iproute2,kmod
+# Modules the initramfs loads (dependencies are added). Everything LIO, LVM (thin pools
+# included) and the virtio devices need; the root file system then needs no module loading.
 MODULES="virtio_pci virtio_blk virtio_net virtio_console ext4 crc32c_generic configfs dm_mod
-  target_core_mod target_core_file target_core_iblock iscsi_target_mod"
+  dm_thin_pool target_core_mod target_core_file target_core_iblock iscsi_target_mod"
 
 WORK=$(mktemp -d /var/tmp/bootlun-vm-build.XXXXXX)
 cleanup() {
@@ -95,6 +97,9 @@ mkdir -p "$ROOT/root/.targetcli" "$ROOT/srv/bootlun" "$ROOT/etc/rtslib-fb-target
 echo storage-vm >"$ROOT/etc/hostname"
 chroot "$ROOT" sh -c 'command -v targetctl && command -v targetcli && python3 -c "import rtslib_fb"' >/dev/null \
   || { echo "guest lacks targetctl/targetcli/rtslib_fb" >&2; exit 1; }
+chroot "$ROOT" sh -c 'command -v thin_check && command -v thin_repair' >/dev/null \
+  || { echo "guest lacks thin_check/thin_repair (thin-provisioning-tools)" >&2; exit 1; }
+grep -q '^dm-thin-pool\.ko' "$INITRD/modules.order" || { echo "initramfs lacks dm-thin-pool.ko" >&2; exit 1; }
 rm -rf "$ROOT"/var/cache/apt/archives/*.deb "$ROOT"/var/lib/apt/lists/* "$ROOT"/usr/share/doc "$ROOT"/usr/share/man "$ROOT"/usr/share/locale
 
 log "rootfs.ext4"

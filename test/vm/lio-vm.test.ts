@@ -3,6 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { backendBody, startApiHarness, unique, type ApiHarness } from '../support/api-harness';
 import { readCapacity } from '../support/iscsi-initiator';
+import { readLun, writeLun, type IscsiReaderTarget } from '../support/iscsi-reader';
+import { patternImage } from '../support/lun-images';
+import { VmAgentRunner } from '@bootlun/exec';
+import { createThinSnapshot, removeThinSnapshot, snapshotVolumeName, stageRollback, swapInRollback } from '../../packages/targets/src/lvm/lvm.thin';
 import { waitForLun, waitForOperation } from '../support/stack';
 import { dumpScript, DUMP_ARGV } from '../../packages/targets/src/lio/rtslib-dump';
 import { waitFor } from '../support/wait-for';
@@ -376,4 +380,137 @@ describe('crash safety: the in-guest worker SIGKILLed in the middle of a create'
     const report = await waitForOperation(h, check.body.data.id, ['succeeded'], OP_TIMEOUT);
     expect(report.result).toMatchObject({ repaired: [], lost_backings: [], stray_targets: [], orphan_backings: [], failed: [] });
   }, 30 * 60_000);
+});
+
+describe('thin pool (issue 13): LV LUNs are thin LVs, clones are thin snapshots', () => {
+  const POOL = 'pool0';
+  const MiB = 1024 ** 2;
+  const thinPrefix = `iqn.2026-12.io.bootlun.${unique('vt').replace('-', '')}`;
+  let thinBackend: { id: string; name: string };
+  let source: Lun;
+  let clone: Lun;
+  let lvm: VmAgentRunner;
+  const target = (lun: Lun, node: Node): IscsiReaderTarget => ({ portal: portal(), targetIqn: lun.iqn, lun: LIO_LUN, initiator: node.initiator_iqn });
+  const lvs = async () => JSON.parse(await vm.check(['lvs', '--reportformat', 'json', '--units', 'b', '--nosuffix', '-o', 'lv_name,lv_size,segtype,pool_lv,origin,data_percent', GUEST_VG])).report[0].lv as Array<{ lv_name: string; lv_size: string; segtype: string; pool_lv: string; origin: string; data_percent: string }>;
+  const poolUsed = async () => Number((await lvs()).find((lv) => lv.lv_name === POOL)!.data_percent);
+  const assignTo = async (lun: Lun, node: Node) => {
+    expect((await h.as('operator').post(`/api/v1/storage/luns/${lun.id}/assign`, { node_id: node.id })).status).toBe(202);
+    return waitForLun(h, lun.id, (l) => l.status === 'active' || l.status === 'error', OP_TIMEOUT);
+  };
+  const unassign = async (lun: Lun) => {
+    expect((await h.as('operator').post(`/api/v1/storage/luns/${lun.id}/unassign`)).status).toBe(202);
+    return waitForLun(h, lun.id, (l) => l.status === 'ready' || l.status === 'error', OP_TIMEOUT);
+  };
+  const cloneOf = async (of: Lun, name: string, sizeGb?: number) => {
+    const res = await h.as('operator').post('/api/v1/storage/luns', { name: unique(name), source: { lun_id: of.id }, ...(sizeGb ? { size_gb: sizeGb } : {}), purpose: 'boot_from_san' });
+    expect(res.status).toBe(202);
+    return { lun: res.body.data as Lun, ready: await waitForLun(h, res.body.data.id, (l) => l.status !== 'creating', OP_TIMEOUT) };
+  };
+
+  beforeAll(async () => {
+    lvm = new VmAgentRunner(vm.agentSocket);
+    // One backend per volume group and host: the thick block backend (its LUNs are gone by now) makes way for the thin one.
+    await workers.get('block')!.stop();
+    workers.delete('block');
+    expect((await h.as('admin').delete(`/api/v1/storage/backends/${blockBackend.id}`)).status).toBe(200);
+    // The operator makes the pool; the backend names it. 2 GiB of data, in the VG the other backends use too.
+    await vm.check(['lvcreate', '--yes', '--type', 'thin-pool', '--size', '2G', '--name', POOL, GUEST_VG]);
+    const config = { driver: 'lio', lio_interface: 'configfs', portal_ip: GUEST_IP, portal_port: 3260, iqn_prefix: thinPrefix, backingstore_type: 'block', backingstore_path: GUEST_VG, thin_pool: POOL };
+    const bad = await h.as('admin').post('/api/v1/storage/backends', backendBody({ name: unique('lio-thin') }, { ...config, backingstore_type: 'file', backingstore_path: GUEST_FILEIO_DIR }));
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toContain('thin_pool');
+    const made = await h.as('admin').post('/api/v1/storage/backends', backendBody({ name: unique('lio-thin') }, config));
+    expect(made.status).toBe(201);
+    thinBackend = made.body.data;
+    workers.set('thin', await GuestWorker.start(vm, 'thin', { ...guestWorkerEnv(), STORAGE_BACKEND: thinBackend.name, HEARTBEAT_INTERVAL_MS: '1000' }));
+  }, 10 * 60_000);
+
+  afterAll(() => lvm?.close());
+
+  it("reports the pool's data as its capacity and clones by thin snapshot", async () => {
+    const pool = (await lvs()).find((lv) => lv.lv_name === POOL)!;
+    expect(pool.segtype).toBe('thin-pool');
+    const backend = await waitFor('thin backend online with a capacity report', async () => {
+      const b = (await h.as('viewer').get(`/api/v1/storage/backends/${thinBackend.id}`)).body.data;
+      return b.status === 'online' && b.stats.source ? b : undefined;
+    }, 60_000, 500);
+    expect(backend.capabilities.clone).toBe('thin');
+    expect(backend.config.thin_pool).toBe(POOL);
+    expect(backend.stats).toMatchObject({ source: 'thin_pool', total_bytes: Number(pool.lv_size) });
+    expect(backend.stats.used_bytes + backend.stats.free_bytes).toBe(Number(pool.lv_size));
+  });
+
+  it('a LUN is a thin LV of the pool; a pattern written through the initiator reads back', async () => {
+    const res = await h.as('operator').post('/api/v1/storage/luns', { name: unique('vmthin'), size_gb: 1, target_id: thinBackend.id, purpose: 'boot_from_san' });
+    expect(res.status).toBe(202);
+    source = res.body.data;
+    expect(await timed('thin: create LUN (POST → ready)', () => waitForLun(h, source.id, (l) => l.status !== 'creating', OP_TIMEOUT))).toMatchObject({ status: 'ready', error_message: null });
+    expect((await lvs()).find((lv) => lv.lv_name === `bootlun-${source.id}`)).toMatchObject({ segtype: 'thin', pool_lv: POOL, lv_size: String(GiB) });
+    expect(await assignTo(source, nodeA)).toMatchObject({ status: 'active' });
+    await writeLun(target(source, nodeA), 0, patternImage(64 * 1024, 'source'));
+    expect((await readLun(target(source, nodeA), 0, 64 * 1024)).equals(patternImage(64 * 1024, 'source'))).toBe(true);
+  });
+
+  it('a clone (2 GiB from 1) shows the pattern; writes to it stay out of the source; cloning copies no data', async () => {
+    // 8 MiB more in the source: a copy would take that much more of the pool, a thin snapshot takes none.
+    await writeLun(target(source, nodeA), 16 * MiB, Buffer.alloc(8 * MiB, 0x5a));
+    expect((await unassign(source)).status).toBe('ready');
+    const before = await poolUsed();
+    const made = await timed('thin: clone 1 → 2 GiB (POST → ready)', () => cloneOf(source, 'vmthinclone', 2));
+    clone = made.lun;
+    expect(made.ready).toMatchObject({ status: 'ready', error_message: null, size_gb: 2 });
+    expect(await poolUsed()).toBeCloseTo(before, 1);
+    expect((await lvs()).find((lv) => lv.lv_name === `bootlun-${clone.id}`)).toMatchObject({ segtype: 'thin', pool_lv: POOL, origin: `bootlun-${source.id}`, lv_size: String(2 * GiB) });
+
+    expect(await assignTo(clone, nodeB)).toMatchObject({ status: 'active' });
+    expect(await readCapacity({ portal: portal(), targetIqn: clone.iqn, lun: LIO_LUN, initiator: nodeB.initiator_iqn })).toMatchObject({ ok: true, sizeBytes: 2 * GiB });
+    expect((await readLun(target(clone, nodeB), 0, 64 * 1024)).equals(patternImage(64 * 1024, 'source'))).toBe(true);
+    expect((await readLun(target(clone, nodeB), 16 * MiB, MiB)).equals(Buffer.alloc(MiB, 0x5a))).toBe(true);
+    await writeLun(target(clone, nodeB), 0, patternImage(64 * 1024, 'clone'));
+    expect((await readLun(target(clone, nodeB), 0, 64 * 1024)).equals(patternImage(64 * 1024, 'clone'))).toBe(true);
+
+    expect(await assignTo(source, nodeA)).toMatchObject({ status: 'active' });
+    expect((await readLun(target(source, nodeA), 0, 64 * 1024)).equals(patternImage(64 * 1024, 'source'))).toBe(true);
+  });
+
+  it('thin primitives for snapshots: snapshot, then a live-staged rollback swapped in with the backstore detached', async () => {
+    const lun = { volumeGroup: GUEST_VG, volumeName: `bootlun-${source.id}` };
+    const snap = { volumeGroup: GUEST_VG, volumeName: snapshotVolumeName('0d0d0d0d-0000-4000-8000-000000000001') };
+    expect(await createThinSnapshot(lvm, lun, snap, POOL, { writable: false })).toEqual({ created: true, sizeBytes: GiB });
+    // Taken while LIO exports the origin: inactive, read-only, skipped at activation.
+    expect((await vm.check(['lvs', '--noheadings', '-o', 'lv_attr', `${GUEST_VG}/${snap.volumeName}`])).trim()).toMatch(/^Vri---tz-k$/);
+    await writeLun(target(source, nodeA), 0, patternImage(64 * 1024, 'after'));
+
+    await stageRollback(lvm, lun, snap, POOL, GiB);
+    // The swap needs the LV closed: remove the target and the block backstore (as a rollback job would), swap, reconcile puts them back.
+    await vm.check(['targetcli'], ['set global auto_save_on_exit=false', `/iscsi delete ${source.iqn.toLowerCase()}`, `/backstores/block delete ${lun.volumeName}`, 'exit'].join('\n') + '\n');
+    await swapInRollback(lvm, lun, POOL);
+    const res = await h.as('operator').post(`/api/v1/storage/backends/${thinBackend.id}/reconcile`);
+    expect(res.status).toBe(202);
+    const report = await waitForOperation(h, res.body.data.id, ['succeeded'], OP_TIMEOUT);
+    expect(report.result.repaired.map((r: { lun: string }) => r.lun)).toContain(source.name);
+    expect((await readLun(target(source, nodeA), 0, 64 * 1024)).equals(patternImage(64 * 1024, 'source'))).toBe(true);
+    // The clone never saw any of it.
+    expect((await readLun(target(clone, nodeB), 0, 64 * 1024)).equals(patternImage(64 * 1024, 'clone'))).toBe(true);
+    await removeThinSnapshot(lvm, snap);
+    expect((await lvs()).map((lv) => lv.lv_name).filter((n) => n.startsWith('bootlun-snap-') || n.startsWith('bootlun-rollback-'))).toEqual([]);
+  });
+
+  it('deleting the source (a template) while its clone exists is refused; the clone, then the source, delete cleanly', async () => {
+    await Promise.all([unassign(source), unassign(clone)]);
+    const templ = await h.as('operator').patch(`/api/v1/storage/luns/${source.id}`, { template: true });
+    // Marking a template may need no host change (200) or queue one (202).
+    expect([200, 202]).toContain(templ.status);
+    if (templ.body.data.operation_id) await waitForOperation(h, templ.body.data.operation_id, ['succeeded'], OP_TIMEOUT);
+    expect((await h.as('operator').delete(`/api/v1/storage/luns/${source.id}`)).status).toBe(409);
+    for (const lun of [clone, source]) {
+      const del = await h.as('operator').delete(`/api/v1/storage/luns/${lun.id}`);
+      expect(del.status).toBe(202);
+      await waitForOperation(h, del.body.data.operation_id, ['succeeded'], OP_TIMEOUT);
+    }
+    expect((await lvs()).map((lv) => lv.lv_name).filter((n) => n.startsWith('bootlun-'))).toEqual([]);
+    await workers.get('thin')!.stop();
+    workers.delete('thin');
+    await vm.check(['lvremove', '--yes', `${GUEST_VG}/${POOL}`]);
+  });
 });

@@ -10,7 +10,9 @@ import { apiKeyRoutes } from './routes/api-keys.routes';
 import { bullBoardRoutes } from './routes/bull-board.routes';
 import { docsRoutes } from './routes/docs.routes';
 import { backendRoutes } from './routes/backends.routes';
+import { lunBatchRoutes } from './routes/lun-batches.routes';
 import { lunRoutes } from './routes/luns.routes';
+import { snapshotRoutes } from './routes/snapshots.routes';
 import { nodeRoutes } from './routes/nodes.routes';
 import { operationRoutes } from './routes/operations.routes';
 
@@ -46,7 +48,9 @@ export function buildApp(deps: AppDependencies): Express {
   const api = express.Router();
   api.use(authenticate(deps.core.repos.apiKeys));
   api.use('/storage/backends', backendRoutes(deps.core));
+  api.use('/storage/luns/bulk', lunBatchRoutes(deps.core, metrics.bulk));
   api.use('/storage/luns', lunRoutes(deps.core));
+  api.use('/storage/luns', snapshotRoutes(deps.core));
   api.use('/nodes', nodeRoutes(deps.core));
   api.use('/operations', operationRoutes(deps.core));
   api.use('/api-keys', apiKeyRoutes(deps.core));

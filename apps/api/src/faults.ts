@@ -13,5 +13,6 @@ export function withCrashAfterCommit(dispatcher: OperationDispatcher, env: { NOD
       return new Promise<never>(() => undefined);
     },
     withdraw: (op) => dispatcher.withdraw(op),
+    withoutJob: (ops) => dispatcher.withoutJob(ops),
   };
 }

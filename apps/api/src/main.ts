@@ -1,9 +1,10 @@
 import { assertApiConfig, loadConfigOrExit } from '@bootlun/config';
 import type { CoreDeps } from '@bootlun/core';
 import { BullOperationDispatcher, OutboxSweeper } from '@bootlun/jobs';
-import { createLogger, createServices, prepareSealedSecrets } from '@bootlun/runtime';
+import { createLogger, createServices, DEFAULT_POOL_MAX, prepareSealedSecrets } from '@bootlun/runtime';
 import { buildApp } from './app';
 import { CachedApiKeyRepository } from './http/api-key-cache';
+import { bootRateLimitStore } from './http/boot-rate-limit';
 import { withCrashAfterCommit } from './faults';
 import { bootRoutes } from './routes/boot.routes';
 import { healthRoutes } from './routes/health.routes';
@@ -11,7 +12,7 @@ import { healthRoutes } from './routes/health.routes';
 async function main(): Promise<void> {
   const env = loadConfigOrExit(process.env, assertApiConfig);
   const logger = createLogger(env, 'api');
-  const services = createServices(env, logger, { failFastQueue: true });
+  const services = createServices(env, logger, { failFastQueue: true, defaultPoolMax: DEFAULT_POOL_MAX.api });
   await prepareSealedSecrets(services, env, logger);
   const dispatcher = new BullOperationDispatcher(services.queues, services.repos.operations, services.retry, logger);
   const core: CoreDeps = {
@@ -23,8 +24,8 @@ async function main(): Promise<void> {
     retry: services.retry,
     settings: { nodeIqnPrefix: env.NODE_IQN_PREFIX, backendOfflineAfterMs: env.BACKEND_OFFLINE_AFTER_MS },
   };
-  const app = buildApp({ core, logger, queues: services.queues, trustedProxies: env.TRUSTED_PROXIES, publicRoutes: [['/', healthRoutes(services, env.DATABASE_URL)], ['/api/v1/boot', bootRoutes(core, { allowedNetworks: env.BOOT_ALLOWED_NETWORKS, ratePerMinute: env.BOOT_RATE_LIMIT_PER_MINUTE, bindNodeAddress: env.BOOT_BIND_NODE_ADDRESS })]] });
-  const sweeper = new OutboxSweeper(services.repos.operations, dispatcher, logger, { intervalMs: env.OUTBOX_SWEEP_INTERVAL_MS, graceMs: env.OUTBOX_SWEEP_INTERVAL_MS });
+  const app = buildApp({ core, logger, queues: services.queues, trustedProxies: env.TRUSTED_PROXIES, publicRoutes: [['/', healthRoutes(services, env.DATABASE_URL)], ['/api/v1/boot', bootRoutes(core, { allowedNetworks: env.BOOT_ALLOWED_NETWORKS, ratePerMinute: env.BOOT_RATE_LIMIT_PER_MINUTE, rateLimitStore: bootRateLimitStore(services.queues.connection), logger, bindNodeAddress: env.BOOT_BIND_NODE_ADDRESS })]] });
+  const sweeper = new OutboxSweeper(services.repos.operations, dispatcher, logger, { intervalMs: env.OUTBOX_SWEEP_INTERVAL_MS, graceMs: env.OUTBOX_SWEEP_INTERVAL_MS, lostJobGraceMs: env.OUTBOX_LOST_JOB_GRACE_MS });
   sweeper.start();
 
   const server = app.listen(env.PORT, env.HOST, () => {

@@ -1,9 +1,9 @@
 import type { Repositories } from '@bootlun/core';
 import type { QueueRegistry } from '@bootlun/jobs';
 import { Router } from 'express';
-import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-/** API metrics: request latency by route and status; LUNs by status and queue depth, read at scrape time. */
+/** API metrics: request latency by route and status; bulk clone items by outcome; LUNs by status and queue depth, read at scrape time. */
 export function createApiMetrics(repos: Repositories, queues: QueueRegistry) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'bootlun_api_' });
@@ -43,6 +43,19 @@ export function createApiMetrics(repos: Repositories, queues: QueueRegistry) {
     },
   });
 
+  const bulkItems = new Counter({
+    name: 'bootlun_bulk_items_total',
+    help: 'Items of bulk clone requests by outcome at submission: accepted, or the error code they were refused with (conflict, no_capacity)',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  const bulkSizes = new Histogram({
+    name: 'bootlun_bulk_request_items',
+    help: 'Nodes per bulk clone request',
+    buckets: [1, 5, 10, 25, 50, 100, 250, 500],
+    registers: [registry],
+  });
+
   const router = Router();
   router.get('/', async (_req, res) => {
     res.type(registry.contentType).send(await registry.metrics());
@@ -50,5 +63,11 @@ export function createApiMetrics(repos: Repositories, queues: QueueRegistry) {
   return {
     router,
     observe: (route: string, method: string, status: number, seconds: number) => requests.observe({ route, method, status: String(status) }, seconds),
+    bulk: {
+      observeItems(outcomes: string[]) {
+        bulkSizes.observe(outcomes.length);
+        for (const outcome of outcomes) bulkItems.inc({ outcome });
+      },
+    },
   };
 }

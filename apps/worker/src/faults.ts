@@ -38,5 +38,6 @@ export function withFaults(driver: TargetDriver, env: NodeJS.ProcessEnv): Target
     listBackings: () => driver.listBackings(),
     persist: () => driver.persist(),
     capacity: () => driver.capacity(),
+    ...(driver.liveSessions ? { liveSessions: (iqn: string) => driver.liveSessions!(iqn) } : {}),
   };
 }

@@ -1,15 +1,16 @@
 import { loadConfigOrExit } from '@bootlun/config';
 import type { WorkerDeps } from '@bootlun/core';
 import { parseCommandTransport, SpawnRunner, VmAgentRunner, type CommandRunner } from '@bootlun/exec';
-import { BACKOFF_TYPE, JOB_NAMES, queueNameFor, reconcileSchedulerId } from '@bootlun/jobs';
-import { createLogger, createServices, prepareSealedSecrets } from '@bootlun/runtime';
-import { backingFor, createTargetDriver, LocalBackingCloner, LocalImageImporter, probeCloneMethod } from '@bootlun/targets';
+import { BACKOFF_TYPE, JOB_NAMES, queueNameFor, ReconcileSchedule } from '@bootlun/jobs';
+import { createLogger, createServices, DEFAULT_POOL_MAX, prepareSealedSecrets } from '@bootlun/runtime';
+import { backingFor, createTargetDriver, FileSnapshotStore, LocalBackingCloner, LocalImageImporter, LvmThinCloner, probeCloneMethod } from '@bootlun/targets';
 import { withFaults } from './faults';
 import { Heartbeat } from './heartbeat';
 import { createWorkerMetrics } from './metrics';
 import { PersistCoalescer } from './persist-coalescer';
 import { backoffStrategy, operationProcessor } from './processors/operation.processor';
 import { cloneMethodReader } from './clone-method';
+import { timedCloner } from './timed-cloner';
 
 async function main(): Promise<void> {
   const env = loadConfigOrExit();
@@ -18,7 +19,7 @@ async function main(): Promise<void> {
     process.stderr.write('invalid configuration: STORAGE_BACKEND is required (the id or name of the storage backend this host serves)\n');
     process.exit(1);
   }
-  const services = createServices(env, logger, { failFastQueue: false });
+  const services = createServices(env, logger, { failFastQueue: false, defaultPoolMax: DEFAULT_POOL_MAX.worker });
   await prepareSealedSecrets(services, env, logger);
   const backend = await services.repos.backends.findByRef(env.STORAGE_BACKEND);
   if (!backend) {
@@ -42,18 +43,31 @@ async function main(): Promise<void> {
   // Images are streamed into the backing files and volumes directly, so only a worker on the
   // storage host itself (as the target daemon's user) can import them; elsewhere imports fail saying so.
   const images = local && !env.COMMAND_PREFIX ? new LocalImageImporter({ runner, scratchDir: env.IMAGE_IMPORT_DIR }) : undefined;
-  // Clones copy backing files the same way: only on the storage host, and only file backends for now.
-  const clones = local && !env.COMMAND_PREFIX && backend.config.backingstore_type === 'file' ? new LocalBackingCloner() : undefined;
+  // Clones copy backing files the same way, only on the storage host; a thin-pool backend
+  // clones by thin snapshot (LVM commands, so through any transport); thick volumes cannot.
+  const thinPool = backend.config.backingstore_type === 'block' ? backend.config.thin_pool : undefined;
+  const clones = thinPool
+    ? new LvmThinCloner({ runner, thinPool })
+    : local && !env.COMMAND_PREFIX && backend.config.backingstore_type === 'file'
+      ? new LocalBackingCloner()
+      : undefined;
   const readCloneMethod = cloneMethodReader(backend.config, clones !== undefined, (dir) => probeCloneMethod(dir));
   // Probed once now, before any job: the probe's two scratch files never sit beside a job's work.
   await readCloneMethod();
+  // Snapshots are copies of backing files (a reflink where the probe found one), on the storage host only;
+  // volume backends have none until thin-pool snapshots exist.
+  const snapshots =
+    local && !env.COMMAND_PREFIX && backend.config.backingstore_type === 'file' ? new FileSnapshotStore(backend.config.backingstore_path, { runner, cloneMethod: readCloneMethod }) : undefined;
+
+  const metrics = createWorkerMetrics(backend.name);
 
   const deps: WorkerDeps = {
     repos: services.repos,
     secrets: services.secrets,
     driver,
     images,
-    clones,
+    clones: clones && timedCloner(clones, (method, seconds) => metrics.observeClone(method, seconds)),
+    snapshots,
     backend,
     backingFor: (lunId) => backingFor(backend.config.backingstore_type, backend.config.backingstore_path, lunId),
     requestPersist: () => persist.request(),
@@ -63,7 +77,6 @@ async function main(): Promise<void> {
   // Every catalog job name maps to an operation kind (typed in the catalog); runOperation handles every kind.
   log.info({ jobs: JOB_NAMES }, 'handlers ready');
 
-  const metrics = createWorkerMetrics(backend.name);
   const metricsServer = env.WORKER_METRICS_PORT !== undefined ? await metrics.serve(env.WORKER_METRICS_PORT) : null;
 
   const queueName = queueNameFor(backend.id);
@@ -87,7 +100,8 @@ async function main(): Promise<void> {
   worker.on('error', (err) => log.warn({ err: err.message }, 'worker connection error'));
 
   const queue = services.queues.forBackend(backend.id);
-  await queue.upsertJobScheduler(reconcileSchedulerId(backend.id), { every: env.RECONCILE_INTERVAL_MS }, { name: 'backend.reconcile', data: { operationId: null, lunId: null } });
+  const schedule = new ReconcileSchedule(queue, backend.id, env.RECONCILE_INTERVAL_MS, log);
+  await schedule.start(env.HEARTBEAT_INTERVAL_MS);
   // Startup reconcile (issue 5): a restarted target daemon (tgtd keeps nothing) serves none of the
   // ready/active LUNs until the next scheduled run; one reconcile now puts their targets back.
   // Queued, not called, so it waits its turn behind any job in flight (one mutation at a time).
@@ -107,6 +121,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'worker stopping: finishing the current step');
+    schedule.stop();
     await worker.close(); // waits for the running job; takes no new ones
     await persist.flush();
     await heartbeat.stop();

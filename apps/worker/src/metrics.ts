@@ -14,6 +14,13 @@ export function createWorkerMetrics(backend: string) {
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
     registers: [registry],
   });
+  const cloneDurations = new Histogram({
+    name: 'bootlun_clone_duration_seconds',
+    help: 'Time to fill a clone\'s backing store, by method (reflink, copy, snapshot; done: a retry found the copy complete)',
+    labelNames: ['method'],
+    buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 180, 600],
+    registers: [registry],
+  });
   const drift = new Counter({ name: 'bootlun_drift_repairs_total', help: 'Drift found and repaired by the reconciler', labelNames: ['type'], registers: [registry] });
 
   return {
@@ -21,6 +28,9 @@ export function createWorkerMetrics(backend: string) {
     observeJob(kind: string, outcome: string, seconds: number) {
       jobs.inc({ kind, outcome });
       durations.observe({ kind, outcome }, seconds);
+    },
+    observeClone(method: string, seconds: number) {
+      cloneDurations.observe({ method }, seconds);
     },
     observeDrift(type: 'repaired' | 'lost_backing' | 'stray_target' | 'orphan_backing', n: number) {
       if (n > 0) drift.inc({ type }, n);

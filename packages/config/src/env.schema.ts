@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { blankAsUnset, checkRedisEnv, hostPortList } from './redis-env';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const ms = z.coerce.number().int().min(1);
@@ -32,7 +33,26 @@ export const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().default('127.0.0.1'),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgresql:// URL' }).optional(),
-  REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// URL' }).optional(),
+  /**
+   * Postgres itself, past a transaction-mode pooler (PgBouncer) that DATABASE_URL may point at,
+   * for what needs a session of its own: BullMQ's PostgreSQL backend (LISTEN/NOTIFY and a
+   * search_path startup option) and the migrate CLI. Unset: DATABASE_URL.
+   */
+  DATABASE_DIRECT_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgresql:// URL' }).optional(),
+  /** Most connections this process's database pool opens (default: API 10, worker 3; see README "Scaling out"). */
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(500).optional(),
+  /** One Redis server (blank: unset). Exactly one of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES. */
+  REDIS_URL: blankAsUnset(z.url({ protocol: /^rediss?$/, error: 'must be a redis:// URL' })),
+  /** Redis behind Sentinel: the Sentinels as "host:port,host:port"; the current primary is asked of them. */
+  REDIS_SENTINELS: hostPortList,
+  /** The master name the Sentinels monitor (`sentinel monitor <name> ...`). */
+  REDIS_SENTINEL_NAME: blankAsUnset(z.string().regex(/^[A-Za-z0-9._-]+$/, { error: 'must be a Sentinel master name (letters, digits, . _ -)' })),
+  /** Password of the Redis servers (Sentinel and Cluster; a REDIS_URL carries its own). */
+  REDIS_PASSWORD: blankAsUnset(z.string()),
+  /** Password of the Sentinels themselves, when they require one (`requirepass` in sentinel.conf). */
+  REDIS_SENTINEL_PASSWORD: blankAsUnset(z.string()),
+  /** Redis Cluster: some of its nodes as "host:port,..."; the rest are discovered. BullMQ's prefix becomes a hash tag ({bootlun}). */
+  REDIS_CLUSTER_NODES: hostPortList,
   /** Where BullMQ keeps its queues: Redis (production default) or PostgreSQL (embedded installs). */
   QUEUE_BACKEND: z.enum(['redis', 'postgres']).optional(),
   BULLMQ_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/).default('bootlun'),
@@ -65,6 +85,12 @@ export const envSchema = z.object({
   BACKEND_OFFLINE_AFTER_MS: ms.default(20_000),
   /** Outbox sweeper: enqueue operations that have waited this long without a job. */
   OUTBOX_SWEEP_INTERVAL_MS: ms.default(5_000),
+  /**
+   * Outbox sweeper: an operation marked enqueued (queued or running) whose job has been
+   * missing from the queue this long is enqueued again: its job was lost with a Redis
+   * failover (asynchronous replication) or a Redis that restarted empty.
+   */
+  OUTBOX_LOST_JOB_GRACE_MS: ms.default(30_000),
   RECONCILE_INTERVAL_MS: ms.default(300_000),
   /**
    * Boot endpoint: comma-separated CIDRs allowed to fetch boot scripts, or "any". Unset
@@ -88,5 +114,5 @@ export const envSchema = z.object({
   API_KEY_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
   /** Test-only fault point; inert unless NODE_ENV=test. */
   FAULT_CRASH_AFTER_COMMIT: bool.default(false),
-});
+}).superRefine(checkRedisEnv);
 export type Env = z.infer<typeof envSchema>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { backingLocationProblem } from './backing-location';
+import { backingLocationProblem, thinPoolProblem } from './backing-location';
 import { iqnSchema } from './common.schema';
 
 const IQN_PREFIX_PATTERN = /^iqn\.\d{4}-(0[1-9]|1[0-2])\.[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[a-z0-9.-]*)?$/;
@@ -27,6 +27,12 @@ const backendConfigFields = z.strictObject({
    * rewritten: the drivers check the stored value with the same rule (backing-location.ts).
    */
   backingstore_path: z.string(),
+  /**
+   * Block only: an LVM thin pool (an LV of the volume group backingstore_path, made by the
+   * operator) that holds this backend's LUNs as thin LVs. Clones are then thin snapshots
+   * (instant, copy-on-write), and capacity is the pool's data size and use.
+   */
+  thin_pool: z.string().optional().describe('block only: name of an LVM thin pool LV in the volume group backingstore_path; LUNs become thin LVs in it and clones thin snapshots'),
   /** tgtd's control port (`-C`); several tgtd instances can share one host. */
   tgt_control_port: z.number().int().min(0).max(65535).default(0),
   /**
@@ -73,6 +79,8 @@ export const backendConfigSchema = backendConfigFields
   .superRefine((config, ctx) => {
     const problem = backingLocationProblem(config.backingstore_type, config.backingstore_path);
     if (problem) ctx.addIssue({ code: 'custom', path: ['backingstore_path'], message: problem });
+    const poolProblem = config.thin_pool === undefined ? null : thinPoolProblem(config.backingstore_type, config.thin_pool);
+    if (poolProblem) ctx.addIssue({ code: 'custom', path: ['thin_pool'], message: poolProblem });
     const portal = initiatorPortal(config);
     if (config.target !== undefined && config.target !== portal.ip) {
       ctx.addIssue({ code: 'custom', path: ['target'], message: `is read-only (${portal.ip} here): it shows advertised_portal_ip, else portal_ip; change those instead` });

@@ -47,3 +47,15 @@ export function backingLocationProblem(type: 'file' | 'block', location: string)
   if (typeof location !== 'string' || location.length === 0) return 'must not be empty';
   return type === 'file' ? directoryProblem(location) : volumeGroupProblem(location);
 }
+
+/**
+ * Why `pool` cannot be a backend's `thin_pool`, or null when it can: an LV name (the pool
+ * lives in the volume group `backingstore_path` names), on a block backend only.
+ */
+export function thinPoolProblem(type: 'file' | 'block', pool: string): string | null {
+  if (type !== 'block') return 'is for block backing stores only (an LVM thin pool in the volume group backingstore_path)';
+  if (typeof pool !== 'string' || !LVM_NAME_PATTERN.test(pool) || pool === '.' || pool === '..') {
+    return 'must be the name of a thin pool LV in the volume group backingstore_path (letters, digits and + _ . -), such as "pool0"';
+  }
+  return null;
+}

@@ -35,22 +35,22 @@ const backendRef = {
 };
 
 const CLONE_DOC =
-  'create the LUN as a writable copy-on-write clone of another LUN, on that LUN\'s backend (placement is skipped; a backend_id/target_id that differs is refused). ' +
-  'The source must be ready and, unless it is a template, not assigned to a node. File backends make a reflink copy where the filesystem supports it (XFS, btrfs), ' +
-  'otherwise a sparse full copy (see the backend\'s capabilities.clone); either way the clone is independent at once, so the source may be deleted afterwards. ' +
-  'Block (LVM) backends cannot clone yet. snapshot_id is reserved: snapshots are not available yet';
+  'create the LUN as a writable copy-on-write clone of another LUN (lun_id) or of a snapshot of one (snapshot_id), on that LUN\'s backend (placement is skipped; a backend_id/target_id that differs is refused). ' +
+  'A source LUN must be ready and, unless it is a template, not assigned to a node; a snapshot must be ready. File backends make a reflink copy where the filesystem supports it (XFS, btrfs), ' +
+  'otherwise a sparse full copy (see the backend\'s capabilities.clone); either way the clone is independent at once, so its source LUN or snapshot may be deleted afterwards (a template LUN only once un-marked: a template is kept while it has clones). ' +
+  'Block (LVM) backends cannot clone yet';
 
-/** Where a clone's data comes from: another LUN (snapshots are not built yet; the field is reserved and refused). */
+/** Where a clone's data comes from: another LUN, or a snapshot of one (exactly one of the two). */
 export const lunSourceSchema = z
   .strictObject({
     lun_id: uuidSchema.optional(),
-    snapshot_id: z.unknown().optional(),
+    snapshot_id: uuidSchema.optional(),
   })
   .superRefine((source, ctx) => {
-    if (source.snapshot_id !== undefined) ctx.addIssue({ code: 'custom', path: ['snapshot_id'], message: 'snapshots are not available yet; clone from a LUN (lun_id)' });
-    else if (source.lun_id === undefined) ctx.addIssue({ code: 'custom', path: ['lun_id'], message: 'is required: the LUN to clone' });
+    if (source.lun_id !== undefined && source.snapshot_id !== undefined) ctx.addIssue({ code: 'custom', path: ['snapshot_id'], message: 'give lun_id or snapshot_id, not both' });
+    else if (source.lun_id === undefined && source.snapshot_id === undefined) ctx.addIssue({ code: 'custom', path: ['lun_id'], message: 'is required: the LUN to clone (or snapshot_id: the snapshot to clone)' });
   })
-  .transform(({ lun_id }) => ({ lun_id: lun_id! }));
+  .transform((source): { lun_id: string } | { snapshot_id: string } => (source.snapshot_id !== undefined ? { snapshot_id: source.snapshot_id } : { lun_id: source.lun_id! }));
 export type LunSource = z.infer<typeof lunSourceSchema>;
 
 export const createLunBody = z

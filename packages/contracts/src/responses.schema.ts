@@ -23,8 +23,12 @@ export const lunResponse = z.object({
     .uuid()
     .nullable()
     .describe(
-      'the LUN this one was cloned from (null: not a clone). On file backends a clone is independent from the start (a reflink or sparse copy), so the source may be deleted; the id then names a LUN that is gone',
+      'the LUN this one was cloned from (null: not a clone). On file backends a clone is independent from the start (a reflink or sparse copy), so the source may be deleted (a template only once un-marked); the id then names a LUN that is gone',
     ),
+  source_snapshot_id: z
+    .uuid()
+    .nullable()
+    .describe('the snapshot this LUN was cloned from (null: not cloned from a snapshot; source_lun_id then names the snapshot\'s LUN). The snapshot may be deleted since: the clone is an independent copy'),
   status: z.enum(LUN_STATUSES),
   error_message: z.string().nullable(),
   assigned_node_id: z.uuid().nullable(),
@@ -66,7 +70,7 @@ export const backendStatsResponse = z.object({
   template_count: z.number().int().min(0).describe('LUNs on this backend marked template: true'),
   lun_count: z.number().int().min(0).describe('LUNs on this backend, whatever their status'),
   provisioned_bytes: byteCount.describe('sum of the sizes of the LUNs on this backend'),
-  source: z.enum(['filesystem', 'volume_group']).nullable().describe('what total/used/free measure; null until the worker reports'),
+  source: z.enum(['filesystem', 'volume_group', 'thin_pool']).nullable().describe('what total/used/free measure (thin_pool: the pool\'s data size and the blocks it has handed out); null until the worker reports'),
   reported_at: timestamp.nullable().describe('when the worker measured total/used/free'),
 });
 export type BackendStatsResponse = z.infer<typeof backendStatsResponse>;
@@ -81,12 +85,17 @@ export const backendResponse = z.object({
   capabilities: z
     .object({
       clone: z
+        .enum(['reflink', 'copy', 'thin', 'none'])
+        .nullable()
+        .describe(
+          'how a clone (POST /storage/luns with source) is made: reflink (the filesystem shares blocks copy-on-write: instant), copy (a sparse full copy), thin (a thin snapshot in the backend\'s LVM thin pool: instant), none (cannot clone: LVM backends without thin_pool). Null until the worker has probed the backing directory. Clones are independent at once: writes never show in the source, and the source\'s data may go',
+        ),
+      snapshot: z
         .enum(['reflink', 'copy', 'none'])
         .nullable()
         .describe(
-          'how a clone (POST /storage/luns with source) is made: reflink (the filesystem shares blocks copy-on-write: instant), copy (a sparse full copy), none (cannot clone: LVM backends for now). Null until the worker has probed the backing directory. File clones are independent at once: their source may be deleted',
+          'how a snapshot (POST /storage/luns/{id}/snapshots) and a rollback are made: reflink (instant, blocks shared copy-on-write), copy (a sparse full copy of the backing file), none (cannot: LVM backends need a thin pool, not available yet). Null until the worker has probed the backing directory',
         ),
-      snapshots: z.boolean().describe('whether the backend can take snapshots (not available yet)'),
     })
     .describe('what the backend can do beyond plain LUNs'),
   last_heartbeat_at: timestamp.nullable(),

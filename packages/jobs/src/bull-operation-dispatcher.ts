@@ -5,6 +5,8 @@ import { BACKOFF_TYPE, jobNameFor, type JobPayload } from './job-catalog';
 import type { QueueRegistry } from './queue-registry';
 
 const ADD_TIMEOUT_MS = 3_000;
+/** Job lookups sent at once: one round of pipelined reads per batch on Redis, one pool's worth on Postgres. */
+const LOOKUP_BATCH = 100;
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -59,6 +61,22 @@ export class BullOperationDispatcher implements OperationDispatcher {
     }
     await this.operations.markEnqueued(op.id, new Date());
     return 'enqueued';
+  }
+
+  async withoutJob(ops: Operation[]): Promise<Operation[] | 'unreachable'> {
+    const missing: Operation[] = [];
+    try {
+      for (let i = 0; i < ops.length; i += LOOKUP_BATCH) {
+        const batch = ops.slice(i, i + LOOKUP_BATCH);
+        // Concurrent lookups on one connection: ioredis writes them back to back and reads the replies in order.
+        const jobs = await withTimeout(Promise.all(batch.map((op) => this.queues.forBackend(op.backendId).getJob(op.id))), ADD_TIMEOUT_MS);
+        batch.forEach((op, j) => jobs[j] === undefined && missing.push(op));
+      }
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message }, 'queue unreachable; lost jobs are looked for later');
+      return 'unreachable';
+    }
+    return missing;
   }
 
   async withdraw(op: Operation): Promise<boolean> {

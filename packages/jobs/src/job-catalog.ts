@@ -15,6 +15,9 @@ export const JOB_KINDS = {
   'lun.update': 'update',
   'lun.resize': 'resize',
   'lun.import': 'import',
+  'lun.snapshot.create': 'snapshot_create',
+  'lun.snapshot.delete': 'snapshot_delete',
+  'lun.rollback': 'rollback',
   'backend.reconcile': 'reconcile',
 } as const satisfies Record<string, OperationKind>;
 

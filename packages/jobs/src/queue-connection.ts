@@ -1,11 +1,12 @@
 import { Queue, Worker, createPostgresBackend, type Processor, type WorkerOptions } from 'bullmq';
-import IORedis, { type RedisOptions } from 'ioredis';
+import { bullPrefixFor, createRedisClient, type RedisClient, type RedisTopology } from './redis-topology';
 
 /**
- * Where BullMQ keeps its state. Redis is the production default; the PostgreSQL backend
- * lets a small install (and `npm start` on a fresh machine) run on Postgres alone.
+ * Where BullMQ keeps its state. Redis is the production default (one server, Sentinel or
+ * Cluster); the PostgreSQL backend lets a small install (and `npm start` on a fresh
+ * machine) run on Postgres alone.
  */
-export type QueueStore = { kind: 'redis'; url: string } | { kind: 'postgres'; url: string };
+export type QueueStore = { kind: 'redis'; redis: RedisTopology } | { kind: 'postgres'; url: string };
 
 export interface QueueConnectionOptions {
   store: QueueStore;
@@ -16,7 +17,7 @@ export interface QueueConnectionOptions {
 
 /** Builds queues and workers on one store; owns the shared connections. */
 export class QueueConnection {
-  private redis: IORedis | null = null;
+  private redis: RedisClient | null = null;
 
   constructor(readonly options: QueueConnectionOptions) {}
 
@@ -24,33 +25,34 @@ export class QueueConnection {
     return this.options.store.kind;
   }
 
-  private redisOptions(): RedisOptions {
-    return this.options.failFast
-      ? { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2_000, retryStrategy: (n) => Math.min(n * 200, 2_000) }
-      : { maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(n * 200, 2_000) };
+  /** The prefix BullMQ's keys get (a hash tag on a Cluster). */
+  get prefix(): string {
+    const { store, prefix } = this.options;
+    return store.kind === 'redis' ? bullPrefixFor(store.redis, prefix) : prefix;
   }
 
-  private sharedRedis(): IORedis {
-    this.redis ??= new IORedis(this.options.store.url, this.redisOptions());
-    this.redis.on('error', () => undefined); // reported through failed commands, not as crashes
+  /** The process's shared Redis command connection (queues, the boot rate limit); null on the PostgreSQL store. */
+  sharedRedis(): RedisClient | null {
+    const { store } = this.options;
+    if (store.kind !== 'redis') return null;
+    this.redis ??= createRedisClient(store.redis, { failFast: this.options.failFast ?? false });
     return this.redis;
   }
 
   queue(name: string): Queue {
-    const { store, prefix } = this.options;
-    if (store.kind === 'redis') return new Queue(name, { connection: this.sharedRedis(), prefix });
+    const { store } = this.options;
+    if (store.kind === 'redis') return new Queue(name, { connection: this.sharedRedis()!, prefix: this.prefix });
     // Same Queue API on either store; only the connection type parameter differs.
-    return new Queue(name, { connection: { connectionString: store.url, migrate: true, max: 4 }, prefix }, createPostgresBackend) as unknown as Queue;
+    return new Queue(name, { connection: { connectionString: store.url, migrate: true, max: 4 }, prefix: this.prefix }, createPostgresBackend) as unknown as Queue;
   }
 
   worker(name: string, processor: Processor, opts: Omit<WorkerOptions, 'connection' | 'prefix'>): Worker {
-    const { store, prefix } = this.options;
+    const { store } = this.options;
     if (store.kind === 'redis') {
-      const connection = new IORedis(store.url, { maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(n * 200, 2_000) });
-      connection.on('error', () => undefined);
-      return new Worker(name, processor, { ...opts, connection, prefix });
+      // Its own connection: BullMQ duplicates it for the blocking fetch, with maxRetriesPerRequest null.
+      return new Worker(name, processor, { ...opts, connection: createRedisClient(store.redis, { failFast: false }), prefix: this.prefix });
     }
-    return new Worker(name, processor, { ...opts, connection: { connectionString: store.url, migrate: true, max: 4 }, prefix }, createPostgresBackend) as unknown as Worker;
+    return new Worker(name, processor, { ...opts, connection: { connectionString: store.url, migrate: true, max: 4 }, prefix: this.prefix }, createPostgresBackend) as unknown as Worker;
   }
 
   async close(): Promise<void> {

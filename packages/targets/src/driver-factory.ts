@@ -19,6 +19,8 @@ export interface DriverConfig {
   tgt_control_port: number;
   /** LIO only: absent picks configfs when this worker can write it (see lioInterface). */
   lio_interface?: 'configfs' | 'targetcli';
+  /** Block only: the thin pool new LVs are made in. */
+  thin_pool?: string;
 }
 
 export interface DriverHostOptions {
@@ -78,6 +80,7 @@ export function createTargetDriver(config: DriverConfig, runner: CommandRunner, 
       portalPort: config.portal_port,
       backingstoreType: config.backingstore_type,
       backingstorePath: config.backingstore_path,
+      thinPool: config.thin_pool,
       iqnPrefix: iqnNamespace(config.iqn_prefix),
       warn: host.warn,
     });
@@ -88,6 +91,7 @@ export function createTargetDriver(config: DriverConfig, runner: CommandRunner, 
     portalPort: config.portal_port,
     backingstoreType: config.backingstore_type,
     backingstorePath: config.backingstore_path,
+    thinPool: config.thin_pool,
     iqnPrefix: iqnNamespace(config.iqn_prefix),
   });
 }

@@ -11,6 +11,8 @@ const STATUS: Record<ErrorCode, number> = {
   not_found: 404,
   conflict: 409,
   no_capacity: 409,
+  lun_in_use: 409,
+  not_supported: 409,
   rate_limited: 429,
   unavailable: 503,
   internal_error: 500,

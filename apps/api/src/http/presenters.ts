@@ -1,5 +1,5 @@
-import { initiatorPortal, type BackendResponse, type BackendStatsResponse, type LunResponse, type NodeResponse, type OperationResponse } from '@bootlun/contracts';
-import type { ApiKey, Backend, BackendStats, BootNode, LunView, Operation } from '@bootlun/core';
+import { initiatorPortal, type BackendResponse, type BackendStatsResponse, type LunResponse, type NodeResponse, type OperationResponse, type SnapshotResponse } from '@bootlun/contracts';
+import type { ApiKey, Backend, BackendStats, BootNode, LunSnapshot, LunView, Operation } from '@bootlun/core';
 
 function iso(d: Date): string;
 function iso(d: Date | null): string | null;
@@ -22,6 +22,7 @@ export function presentLun(lun: LunView): LunResponse {
     purpose: lun.purpose,
     template: lun.template,
     source_lun_id: lun.sourceLunId,
+    source_snapshot_id: lun.sourceSnapshotId,
     status: lun.status,
     error_message: lun.errorMessage,
     assigned_node_id: lun.assignedNodeId,
@@ -58,6 +59,13 @@ export function presentBackendStats(s: BackendStats): BackendStatsResponse {
 }
 
 /** The stored config plus PureBoot's iSCSI fields: `target`/`port` (the portal initiators use) and `chap_enabled`. */
+/** Snapshots copy backing files the way clones do, so a file backend snapshots as it clones; volume backends cannot yet (thin pool snapshots are not built). */
+function snapshotMethodOf(b: Backend): 'reflink' | 'copy' | 'none' | null {
+  if (b.config.backingstore_type === 'block') return 'none';
+  const clone = b.stats.capacity?.clone;
+  return clone === 'reflink' || clone === 'copy' || clone === 'none' ? clone : null;
+}
+
 export function presentBackend(b: Backend): BackendResponse {
   const portal = initiatorPortal(b.config);
   return {
@@ -67,8 +75,8 @@ export function presentBackend(b: Backend): BackendResponse {
     status: b.status,
     config: { ...b.config, chap_enabled: b.config.chap_enabled ?? false, target: portal.ip, port: portal.port },
     stats: presentBackendStats(b.stats),
-    // Volume backends cannot clone yet, whatever a worker reported.
-    capabilities: { clone: b.config.backingstore_type === 'block' ? 'none' : (b.stats.capacity?.clone ?? null), snapshots: false },
+    // Volume backends clone by thin snapshot in their thin pool, and not at all without one, whatever a worker reported.
+    capabilities: { clone: b.config.backingstore_type === 'block' ? (b.config.thin_pool ? 'thin' : 'none') : (b.stats.capacity?.clone ?? null), snapshot: snapshotMethodOf(b) },
     last_heartbeat_at: iso(b.lastHeartbeatAt),
     created_at: iso(b.createdAt),
     updated_at: iso(b.updatedAt),
@@ -114,4 +122,18 @@ export function presentOperation(op: Operation): OperationResponse {
 
 export function presentApiKey(k: ApiKey) {
   return { id: k.id, name: k.name, role: k.role, created_at: iso(k.createdAt), last_used_at: iso(k.lastUsedAt), revoked_at: iso(k.revokedAt) };
+}
+
+export function presentSnapshot(s: LunSnapshot): SnapshotResponse {
+  return {
+    id: s.id,
+    lun_id: s.lunId,
+    name: s.name,
+    size_gb: s.sizeGb,
+    status: s.status,
+    method: s.method,
+    error_message: s.errorMessage,
+    created_at: iso(s.createdAt),
+    updated_at: iso(s.updatedAt),
+  };
 }

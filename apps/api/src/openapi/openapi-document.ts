@@ -32,7 +32,7 @@ const ERROR_TEXT: Record<number, string> = {
   401: 'no or invalid API key',
   403: 'the key lacks the role',
   404: 'unknown id, or a path segment that cannot be an id',
-  409: 'state conflict (name taken, LUN assigned, operation running); `no_capacity` when a LUN to be placed fits on no backend',
+  409: 'state conflict (name taken, LUN assigned, operation running); `no_capacity` when a LUN to be placed fits on no backend; `lun_in_use` for a rollback of an assigned LUN without force; `not_supported` when the backend cannot do it (snapshots on LVM without a thin pool)',
   413: 'body too large',
   429: 'rate limited',
   503: 'database or queue unreachable',

@@ -3,7 +3,9 @@ import { bootScriptFor, DomainError, renderExitScript, type BootRetry, type Core
 import { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
 import { clientErrorOf } from '../http/client-error';
 import { plainAddress, SourceNetworks } from '../http/source-networks';
-import { TokenBuckets } from '../http/token-bucket';
+import type { Store } from 'express-rate-limit';
+import type { Logger } from 'pino';
+import { bootRateLimit } from '../http/boot-rate-limit';
 
 export interface BootRouteOptions {
   /**
@@ -13,10 +15,13 @@ export interface BootRouteOptions {
   allowedNetworks: string | undefined;
   /** BOOT_RATE_LIMIT_PER_MINUTE, per source IP. */
   ratePerMinute: number;
+  /** Where the rate limit counts: Redis shared by every replica; absent, this process's memory. */
+  rateLimitStore?: Store;
+  /** Where a failing rate limit store is reported. */
+  logger: Logger;
   /** BOOT_BIND_NODE_ADDRESS: serve a node with a known address only to that address. */
   bindNodeAddress?: boolean;
   retry?: BootRetry;
-  now?: () => number;
 }
 
 /**
@@ -37,7 +42,6 @@ function sendScript(res: Response, status: number, script: string): void {
  */
 export function bootRoutes(deps: CoreDeps, options: BootRouteOptions): Router {
   const networks = new SourceNetworks(options.allowedNetworks ?? 'any');
-  const buckets = new TokenBuckets(options.ratePerMinute, options.now);
   const router = Router();
 
   router.use((req, res, next) => {
@@ -45,13 +49,16 @@ export function bootRoutes(deps: CoreDeps, options: BootRouteOptions): Router {
       req.log.warn({ event: 'boot.script.denied', source: req.ip }, 'boot script request from a network outside BOOT_ALLOWED_NETWORKS');
       return sendScript(res, 403, renderExitScript('this address may not fetch boot scripts', 1));
     }
-    const taken = buckets.take(req.ip ?? 'unknown');
-    if (!taken.ok) {
-      res.set('Retry-After', String(taken.retryAfterSeconds));
-      return sendScript(res, 429, renderExitScript(`too many boot script requests; retry in ${taken.retryAfterSeconds} s`, 1));
-    }
     next();
   });
+  router.use(
+    bootRateLimit({
+      perMinute: options.ratePerMinute,
+      store: options.rateLimitStore,
+      logger: { warn: (err, msg) => options.logger.warn({ err }, msg ?? 'boot rate limit'), error: (err, msg) => options.logger.error({ err }, msg ?? 'boot rate limit store failed') },
+      onLimited: (_req, res, retryAfterSeconds) => sendScript(res, 429, renderExitScript(`too many boot script requests; retry in ${retryAfterSeconds} s`, 1)),
+    }),
+  );
 
   const serve = async (req: Request, res: Response, mac: unknown): Promise<void> => {
     const source = req.ip === undefined ? undefined : plainAddress(req.ip);

@@ -55,6 +55,8 @@ export const lunRules = {
     if (lun.status !== 'ready') refuse(`LUN ${lun.name} is ${lun.status}; only a ready LUN can be cloned`, `is ${lun.status}`);
     const importing = inFlight.find((op) => op.kind === 'import');
     if (importing) refuse(`LUN ${lun.name} is receiving an image (operation ${importing.id}); wait for the import to finish`, 'is receiving an image');
+    const rollingBack = inFlight.find((op) => op.kind === 'rollback');
+    if (rollingBack) refuse(`LUN ${lun.name} is being rolled back to a snapshot (operation ${rollingBack.id}); wait for the rollback to finish`, 'is being rolled back');
   },
   canChangeTarget(lun: Lun): void {
     if (lun.status === 'creating' || lun.status === 'deleting') {

@@ -19,13 +19,13 @@ export interface Backend {
 /** What request paths need of a backend: who it is and its settings, without the stats that cost an aggregate. */
 export type BackendRef = Pick<Backend, 'id' | 'name' | 'config'>;
 
-/** How a backend's host clones a LUN: reflink (instant, shares blocks copy-on-write), copy (a sparse full copy), none (cannot). */
-export type CloneMethod = 'reflink' | 'copy' | 'none';
+/** How a backend's host clones a LUN: reflink (instant, shares blocks copy-on-write), copy (a sparse full copy), thin (a thin snapshot in an LVM thin pool: instant), none (cannot). */
+export type CloneMethod = 'reflink' | 'copy' | 'thin' | 'none';
 
-/** Room on a backend's storage host as its worker measured it (the backing directory's filesystem, or the volume group). */
+/** Room on a backend's storage host as its worker measured it (the backing directory's filesystem, the volume group, or the thin pool's data). */
 export interface BackendCapacity {
-  source: 'filesystem' | 'volume_group';
-  /** The directory or volume group measured. */
+  source: 'filesystem' | 'volume_group' | 'thin_pool';
+  /** The directory, volume group, or thin pool (`<vg>/<pool>`) measured. */
   location: string;
   totalBytes: number;
   usedBytes: number;
@@ -75,6 +75,8 @@ export interface Lun {
   template: boolean;
   /** The LUN whose data this one was created from (a clone), or null. May name a LUN deleted since. */
   sourceLunId: string | null;
+  /** The snapshot whose data this LUN was created from (sourceLunId then names its LUN), or null. May name a snapshot deleted since. */
+  sourceSnapshotId: string | null;
   status: LunStatus;
   errorMessage: string | null;
   assignedNodeId: string | null;
@@ -130,6 +132,27 @@ export interface OperationParams {
   dryRun?: boolean;
   /** Import: the image to write into the LUN. The URL may hold credentials: show it only through redactUrl. */
   image?: ImageSource;
+  /** Snapshot create and delete, rollback: the snapshot concerned. */
+  snapshotId?: string;
+  /** Rollback: go ahead even though an initiator is logged in to the LUN's target. */
+  force?: boolean;
+}
+
+export type SnapshotStatus = 'creating' | 'ready' | 'deleting' | 'error';
+
+/** A point-in-time copy of a LUN's data, kept on the LUN's storage host. */
+export interface LunSnapshot {
+  id: string;
+  lunId: string;
+  name: string;
+  /** The LUN's size when the snapshot was taken. */
+  sizeGb: number;
+  status: SnapshotStatus;
+  /** How the host copied the data; null until it has. */
+  method: 'reflink' | 'copy' | 'thin' | null;
+  errorMessage: string | null;
+  createdAt: Date;
+  updatedAt: Date;
 }
 
 /** Where an image comes from and how to check it. */

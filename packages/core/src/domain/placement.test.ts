@@ -60,8 +60,24 @@ describe('placeLun', () => {
     expect(p.sizeBytes).toBe(GiB);
   });
 
-  it('chooses the fitting backend with the most room left', () => {
-    expect(chosenName([backend('a', { freeGb: 30 }), backend('b', { freeGb: 60 }), backend('c', { freeGb: 45 })], 10)).toBe('b');
+  it('chooses the fitting backend with the most capacity not yet provisioned (total × ratio − provisioned)', () => {
+    expect(chosenName([backend('a', { totalGb: 100, provisionedGb: 40 }), backend('b', { totalGb: 200, provisionedGb: 120 }), backend('c', { totalGb: 50, ratio: 2 })], 10)).toBe('c');
+    // Free space decides whether it fits, not where it goes among those where it fits.
+    expect(chosenName([backend('a', { totalGb: 100, freeGb: 20 }), backend('b', { totalGb: 90, freeGb: 90 })], 10)).toBe('a');
+    expect(chosenName([backend('a', { totalGb: 100, freeGb: 5 }), backend('b', { totalGb: 90, freeGb: 90 })], 10)).toBe('b');
+  });
+
+  it('spreads sparse LUNs over hosts whose measured free space neither moves nor quite ties', () => {
+    // Free space binds the room and stays as measured (sparse files use no blocks yet); a few bytes decide nothing.
+    const free = { a: 80 + 1e-6, b: 80, c: 80 - 1e-6 };
+    const provisioned: Record<string, number> = { a: 0, b: 0, c: 0 };
+    const placed: string[] = [];
+    for (let i = 0; i < 9; i++) {
+      const name = chosenName((['a', 'b', 'c'] as const).map((n) => backend(n, { totalGb: 250, freeGb: free[n], provisionedGb: provisioned[n] })), 1)!;
+      placed.push(name);
+      provisioned[name]! += 1;
+    }
+    expect(placed).toEqual(['a', 'b', 'c', 'a', 'b', 'c', 'a', 'b', 'c']);
   });
 
   it('fits exactly at room = size, not one byte beyond', () => {
@@ -158,8 +174,10 @@ describe('placement sentences', () => {
     expect(describeNoRoom(p)).toBe('no storage backend has room for 1 GiB: there are no storage backends; create one first');
   });
 
-  it('a placement says where and what room is left', () => {
-    expect(describePlacement(placeLun([backend('a', { freeGb: 30 }), backend('b', { freeGb: 60 })], 10, context))).toBe('placed on storage backend b, which has the most room left (50 GiB after this LUN)');
+  it('a placement says where and what is left', () => {
+    expect(describePlacement(placeLun([backend('a', { totalGb: 100, provisionedGb: 50 }), backend('b', { totalGb: 100, freeGb: 60 })], 10, context))).toBe(
+      'placed on storage backend b, which has the most capacity not yet provisioned (90 GiB after this LUN; room 50 GiB)',
+    );
   });
 
   it('formats bytes as GiB with at most two decimals', () => {

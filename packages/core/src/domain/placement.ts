@@ -20,6 +20,8 @@ export interface PlacementCandidate {
   overcommitRatio: number;
   /** min(total × ratio − provisioned, free × ratio); null when excluded. Negative when already overcommitted. */
   roomBytes: number | null;
+  /** total × ratio − provisioned: what is not yet promised to a LUN, the ranking key; null when excluded. */
+  unprovisionedBytes: number | null;
   fits: boolean;
 }
 
@@ -56,24 +58,32 @@ function weigh(backend: Backend, sizeBytes: number, context: PlacementContext): 
   const status = effectiveStatus(backend, context.offlineAfterMs, context.now);
   const excluded: PlacementExclusion | null =
     backend.type !== 'iscsi' ? 'not iscsi' : status === 'offline' ? 'offline' : status === 'error' ? 'in error' : !capacity ? 'no capacity report' : null;
-  if (excluded || !capacity) return { ...base, excluded: excluded ?? 'no capacity report', roomBytes: null, fits: false };
+  if (excluded || !capacity) return { ...base, excluded: excluded ?? 'no capacity report', roomBytes: null, unprovisionedBytes: null, fits: false };
   // The measured free space lags behind LUNs placed since the last report, and on sparse
   // storage it only shrinks as data is written: the provisioned sizes bound it too.
   const r = base.overcommitRatio;
-  const roomBytes = Math.floor(Math.min(capacity.totalBytes * r - base.provisionedBytes, capacity.freeBytes * r));
-  return { ...base, excluded: null, roomBytes, fits: roomBytes >= sizeBytes };
+  const unprovisionedBytes = Math.floor(capacity.totalBytes * r - base.provisionedBytes);
+  const roomBytes = Math.min(unprovisionedBytes, Math.floor(capacity.freeBytes * r));
+  return { ...base, excluded: null, roomBytes, unprovisionedBytes, fits: roomBytes >= sizeBytes };
 }
 
-/** Most room left after the LUN first, then fewer LUNs, then the name: spreads load and is deterministic. */
+/**
+ * Most capacity not yet provisioned first, then fewer LUNs, then the name. Not "most room":
+ * a sparse LUN does not shrink the measured free space, so where free space bounds the room
+ * every create would go to the host whose last report happened to read a few bytes more.
+ * What is provisioned moves with each placement, so the next one goes elsewhere (this is how
+ * Cinder's capacity weigher ranks thin pools); free space still decides whether a LUN fits.
+ */
 function better(a: PlacementCandidate, b: PlacementCandidate): number {
-  return b.roomBytes! - a.roomBytes! || a.lunCount - b.lunCount || (a.backend.name < b.backend.name ? -1 : a.backend.name > b.backend.name ? 1 : 0);
+  return b.unprovisionedBytes! - a.unprovisionedBytes! || a.lunCount - b.lunCount || (a.backend.name < b.backend.name ? -1 : a.backend.name > b.backend.name ? 1 : 0);
 }
 
 /**
  * Where a LUN of `sizeGb` goes when its request names no backend: among the online iSCSI
- * backends with a capacity report, the one with the most room left after placing it (ties:
- * fewer LUNs, then name), where room = min(total × ratio − provisioned, free × ratio) and
- * ratio is the backend's overcommit_ratio (default 1). A pure decision: the caller makes
+ * backends with a capacity report where it fits (room ≥ size, room = min(total × ratio −
+ * provisioned, free × ratio), ratio the backend's overcommit_ratio, default 1), the one with
+ * the most capacity not yet provisioned (total × ratio − provisioned; ties: fewer LUNs, then
+ * name). A pure decision: the caller makes
  * it under a lock so that concurrent placements see each other's LUNs.
  */
 export function placeLun(backends: readonly Backend[], sizeGb: number, context: PlacementContext): Placement {
@@ -105,5 +115,5 @@ export function describeNoRoom(placement: Placement): string {
 export function describePlacement(placement: Placement): string {
   const c = placement.chosen;
   if (!c) return describeNoRoom(placement);
-  return `placed on storage backend ${c.backend.name}, which has the most room left (${formatGiB(c.roomBytes! - placement.sizeBytes)} after this LUN)`;
+  return `placed on storage backend ${c.backend.name}, which has the most capacity not yet provisioned (${formatGiB(c.unprovisionedBytes! - placement.sizeBytes)} after this LUN; room ${formatGiB(c.roomBytes! - placement.sizeBytes)})`;
 }

@@ -17,6 +17,9 @@ export const DEFAULT_RETRY_POLICY: Record<OperationKind, RetryPolicy> = {
   reconcile: { attempts: 3, backoffMs: 5_000 },
   // Each attempt downloads the whole image again (an import always restarts from byte 0).
   import: { attempts: 3, backoffMs: 10_000 },
+  snapshot_create: { attempts: 3, backoffMs: 2_000 },
+  snapshot_delete: { attempts: 5, backoffMs: 2_000 },
+  rollback: { attempts: 3, backoffMs: 2_000 },
 };
 
 export function retryPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): Record<OperationKind, RetryPolicy> {

@@ -7,6 +7,8 @@ export type ErrorCode =
   | 'not_found'
   | 'conflict'
   | 'no_capacity'
+  | 'lun_in_use'
+  | 'not_supported'
   | 'unauthorized'
   | 'forbidden'
   | 'unavailable'
@@ -55,6 +57,22 @@ export class NoCapacityError extends DomainError {
   override readonly name = 'NoCapacityError';
   constructor(message: string, fields: FieldIssue[] = []) {
     super('no_capacity', message, fields);
+  }
+}
+
+/** A change that would pull data from under a node using the LUN (a rollback while it is assigned), without force. */
+export class LunInUseError extends DomainError {
+  override readonly name = 'LunInUseError';
+  constructor(message: string, fields: FieldIssue[] = []) {
+    super('lun_in_use', message, fields);
+  }
+}
+
+/** The LUN's storage backend cannot do this at all (snapshots on volumes without a thin pool): a state of the backend, not of the request. */
+export class NotSupportedError extends DomainError {
+  override readonly name = 'NotSupportedError';
+  constructor(message: string, fields: FieldIssue[] = []) {
+    super('not_supported', message, fields);
   }
 }
 

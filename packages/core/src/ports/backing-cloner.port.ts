@@ -29,7 +29,8 @@ export interface CloneHooks {
 
 export interface CloneResult {
   /** 'done' when the target already held a complete copy (a retry): nothing was copied. */
-  method: 'reflink' | 'copy' | 'done';
+  /** thin: a thin snapshot of the source's LV in the same LVM thin pool. */
+  method: 'reflink' | 'copy' | 'thin' | 'done';
   /** Bytes of the source's content (its size). */
   sourceBytes: number;
 }

@@ -6,3 +6,5 @@ export * from './audit-log.port';
 export * from './target-driver.port';
 export * from './image-importer.port';
 export * from './backing-cloner.port';
+export * from './snapshot-store.port';
+export * from './lun-batch.repository.port';

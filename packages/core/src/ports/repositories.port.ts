@@ -1,5 +1,6 @@
 import type { ApiKeyRole, BackendConfig, OperationKind, OperationStatus } from '@bootlun/contracts';
-import type { ApiKey, Backend, BackendCapacity, BackendRef, BackendStatus, BootNode, Lun, LunPurpose, LunStatus, LunView, Operation, OperationParams } from '../domain/model';
+import type { ApiKey, Backend, BackendCapacity, BackendRef, BackendStatus, BootNode, Lun, LunPurpose, LunSnapshot, LunStatus, LunView, Operation, OperationParams } from '../domain/model';
+import type { LunBatchRepository } from './lun-batch.repository.port';
 import type { SealedSecretRepository } from './sealed-secret.repository.port';
 
 export interface PageRequest {
@@ -42,14 +43,18 @@ export interface NodeRepository {
   delete(id: string): Promise<void>;
   get(id: string): Promise<BootNode | null>;
   getByMac(mac: string): Promise<BootNode | null>;
+  /** The nodes among `ids` that exist, in no particular order. */
+  listByIds(ids: string[]): Promise<BootNode[]>;
   list(page: PageRequest): Promise<Page<BootNode>>;
 }
 
 /** A LUN as the API inserts it (status creating, generation 1 are the repository's). */
 export type NewLun = Pick<
   Lun,
-  'id' | 'name' | 'sizeGb' | 'backendId' | 'iqn' | 'purpose' | 'template' | 'sourceLunId' | 'chapEnabled' | 'chapUsername' | 'chapSecret' | 'mutualChapEnabled' | 'targetChapUsername' | 'targetChapSecret'
->;
+  'id' | 'name' | 'sizeGb' | 'backendId' | 'iqn' | 'purpose' | 'template' | 'sourceLunId' | 'sourceSnapshotId' | 'chapEnabled' | 'chapUsername' | 'chapSecret' | 'mutualChapEnabled' | 'targetChapUsername' | 'targetChapSecret'
+> &
+  /** Set only by a bulk clone, which inserts each LUN already assigned to its node. */
+  Partial<Pick<Lun, 'assignedNodeId'>>;
 
 export type LunPatch = Partial<
   Pick<
@@ -101,6 +106,10 @@ export interface LunRepository {
   findBootLun(nodeId: string): Promise<LunView | null>;
   /** A LUN still being created as a clone of `sourceLunId` (its data is being copied), if any. */
   findCloneInProgress(sourceLunId: string): Promise<{ id: string; name: string } | null>;
+  /** How many LUNs were cloned from `sourceLunId` and still exist, whatever their status. */
+  countClones(sourceLunId: string): Promise<number>;
+  /** A LUN still being created as a clone of snapshot `snapshotId`, if any. */
+  findSnapshotCloneInProgress(snapshotId: string): Promise<{ id: string; name: string } | null>;
   /** Inserts the LUN (generation 1) and its operation in one transaction. ConflictError on a taken name or IQN. */
   createWithOperation(lun: NewLun, op: NewOperation): Promise<{ lun: Lun; operation: Operation }>;
   /**
@@ -173,6 +182,32 @@ export interface OperationRepository {
   transition(id: string, from: OperationStatus[], patch: OperationPatch): Promise<Operation | null>;
   /** Queued operations never handed to the queue, older than `before` (the outbox). */
   listUndispatched(before: Date, limit: number): Promise<Operation[]>;
+  /**
+   * Operations marked enqueued and still queued or running, enqueued and last written
+   * before `quietSince` and not checked since: stamps them checked and returns them, so of
+   * several sweepers one checks each, at most once per grace period.
+   */
+  claimQueueChecks(quietSince: Date, limit: number): Promise<Operation[]>;
+}
+
+export type NewSnapshot = Pick<LunSnapshot, 'id' | 'lunId' | 'name' | 'sizeGb'>;
+export type SnapshotPatch = Partial<Pick<LunSnapshot, 'status' | 'method' | 'errorMessage'>>;
+
+export interface SnapshotRepository {
+  get(id: string): Promise<LunSnapshot | null>;
+  /** A LUN's snapshots, oldest first. */
+  listByLun(lunId: string, page: PageRequest): Promise<Page<LunSnapshot>>;
+  /**
+   * Inserts the snapshot (status creating) and its operation, for the LUN at
+   * `lunGeneration`, in one transaction. ConflictError on a name the LUN's snapshots
+   * already use, or when the LUN changed or went meanwhile.
+   */
+  createWithOperation(snapshot: NewSnapshot, lun: { id: string; name: string; generation: number }, op: NewOperation): Promise<{ snapshot: LunSnapshot; operation: Operation }>;
+  /** Moves a ready or failed snapshot to deleting and records `op`, in one transaction; ConflictError when it is in another state by then. */
+  markDeleting(id: string, lun: { id: string; name: string; generation: number }, op: NewOperation): Promise<{ snapshot: LunSnapshot; operation: Operation }>;
+  update(id: string, patch: SnapshotPatch): Promise<void>;
+  /** A row already gone counts as removed. */
+  remove(id: string): Promise<void>;
 }
 
 export interface ApiKeyRepository {
@@ -189,7 +224,9 @@ export interface Repositories {
   nodes: NodeRepository;
   luns: LunRepository;
   operations: OperationRepository;
+  snapshots: SnapshotRepository;
   apiKeys: ApiKeyRepository;
   sealedSecrets: SealedSecretRepository;
   hostObjects: HostObjectRepository;
+  lunBatches: LunBatchRepository;
 }

@@ -62,11 +62,11 @@ export interface BackingStore {
  * (file backends) or its LVM volume group (block backends), as the host reports it.
  */
 export interface HostCapacity {
-  source: 'filesystem' | 'volume_group';
-  /** The directory or volume group that was measured. */
+  source: 'filesystem' | 'volume_group' | 'thin_pool';
+  /** The directory, volume group, or thin pool (`<vg>/<pool>`) that was measured. */
   location: string;
   totalBytes: number;
-  /** Filesystem: blocks in use, as `df` counts them; volume group: size minus free. */
+  /** Filesystem: blocks in use, as `df` counts them; volume group: size minus free; thin pool: the data blocks it has handed out. */
   usedBytes: number;
   /** What new backing stores can still take (filesystem: available to unprivileged users, as `df` shows). */
   freeBytes: number;
@@ -97,6 +97,12 @@ export interface TargetDriver {
   persist(): Promise<void>;
   /** Size and free space of the backing directory's filesystem or of the volume group; read-only. */
   capacity(): Promise<HostCapacity>;
+  /**
+   * Initiator names with a live session (logged in) on target `iqn`; empty when none or the
+   * target is absent. Optional: a driver that cannot tell leaves it out, and a rollback then
+   * relies on the LUN's assignment alone.
+   */
+  liveSessions?(iqn: string): Promise<string[]>;
 }
 
 /** Every backing store we create carries this prefix, so the orphan sweep never touches anything else. */

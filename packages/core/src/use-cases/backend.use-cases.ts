@@ -40,7 +40,7 @@ export async function updateBackend(deps: CoreDeps, id: string, input: UpdateBac
   const backend = await getBackend(deps, id);
   if (input.config) {
     const luns = await deps.repos.backends.countLuns(id);
-    const moved = (['driver', 'iqn_prefix', 'backingstore_type', 'backingstore_path'] as const).filter((k) => input.config![k] !== backend.config[k]);
+    const moved = (['driver', 'iqn_prefix', 'backingstore_type', 'backingstore_path', 'thin_pool'] as const).filter((k) => input.config![k] !== backend.config[k]);
     if (luns > 0 && moved.length > 0) {
       throw new ConflictError(`storage backend ${backend.name} has ${luns} LUNs; ${moved.join(', ')} cannot change while LUNs live on it`, moved.map((k) => ({ field: `config.${k}`, message: 'cannot change while LUNs exist' })));
     }

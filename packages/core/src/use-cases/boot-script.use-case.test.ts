@@ -35,6 +35,7 @@ function lun(nodeId: string | null, patch: Partial<LunView> = {}): LunView {
     purpose: 'boot_from_san',
     template: false,
     sourceLunId: null,
+    sourceSnapshotId: null,
     status: 'active',
     errorMessage: null,
     assignedNodeId: nodeId,

@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { redactUrl, targetIqn, type CreateLunBody, type ImportLunBody, type OperationKind, type UpdateLunBody } from '@bootlun/contracts';
 import type { CoreDeps } from '../deps';
 import { chapUsernameFor, generateChapSecret } from '../domain/chap';
+import { assertBackendCanClone } from '../domain/clone-capability';
 import { lunRules } from '../domain/lun-rules';
+import { snapshotRules } from '../domain/snapshot-rules';
 import type { BackendRef, LunView, Operation } from '../domain/model';
 import { describeNoRoom, describePlacement, placeLun } from '../domain/placement';
 import { ConflictError, NoCapacityError, NotFoundError, ValidationError } from '../errors';
@@ -59,8 +61,13 @@ export function listLunDocuments(deps: CoreDeps, filter: LunFilter, page: PageRe
   return deps.repos.luns.listDocuments(filter, page);
 }
 
-/** The LUN row and create operation of `input` on `backend`. */
-function newLunOn(deps: CoreDeps, backend: BackendRef, input: CreateLunBody & { size_gb: number }, sourceLunId: string | null = null): { lun: NewLun; op: NewOperation } {
+/** The LUN row and create operation of `input` on `backend` (a bulk clone builds its LUNs here too). */
+export function newLunOn(
+  deps: CoreDeps,
+  backend: BackendRef,
+  input: CreateLunBody & { size_gb: number },
+  source: { lunId: string; snapshotId: string | null } | null = null,
+): { lun: NewLun; op: NewOperation } {
   // A request that does not say gets the backend's default (config.chap_enabled, off unless set).
   const chap = input.chap_enabled ?? backend.config.chap_enabled ?? false;
   if (input.mutual_chap_enabled && !chap) throw new ValidationError('mutual CHAP requires CHAP', [{ field: 'mutual_chap_enabled', message: 'requires chap_enabled' }]);
@@ -73,7 +80,8 @@ function newLunOn(deps: CoreDeps, backend: BackendRef, input: CreateLunBody & { 
     iqn: targetIqn(backend.config.iqn_prefix, input.name),
     purpose: input.purpose,
     template: input.template,
-    sourceLunId,
+    sourceLunId: source?.lunId ?? null,
+    sourceSnapshotId: source?.snapshotId ?? null,
     ...chapCredentials(deps, id, chap, input.mutual_chap_enabled),
   };
   return { lun, op: newOperation(deps, 'create', backend.id) };
@@ -84,7 +92,7 @@ function newLunOn(deps: CoreDeps, backend: BackendRef, input: CreateLunBody & { 
  * path, with no placement and no lock), or, when it names none, where placement puts it.
  */
 export async function createLun(deps: CoreDeps, input: CreateLunBody): Promise<LunChangeResult> {
-  if (input.source) return createClone(deps, input, input.source.lun_id);
+  if (input.source) return 'snapshot_id' in input.source ? createSnapshotClone(deps, input, input.source.snapshot_id) : createClone(deps, input, input.source.lun_id);
   if (input.size_gb === undefined) throw new ValidationError('size_gb is required', [{ field: 'size_gb', message: 'is required (unless the LUN is a clone: source)' }]);
   const sized = { ...input, size_gb: input.size_gb };
   if (sized.backend_id === undefined) return createPlacedLun(deps, sized);
@@ -107,24 +115,42 @@ export async function createLun(deps: CoreDeps, input: CreateLunBody): Promise<L
 async function createClone(deps: CoreDeps, input: CreateLunBody, sourceId: string): Promise<LunChangeResult> {
   const source = await deps.repos.luns.get(sourceId);
   if (!source) throw new ValidationError(`LUN ${sourceId} does not exist`, [{ field: 'source.lun_id', message: 'unknown LUN' }]);
+  lunRules.canClone(source, await deps.repos.operations.listInFlight(source.id));
+  return insertClone(deps, input, source, { sizeGb: source.sizeGb, snapshotId: null, field: 'source.lun_id' });
+}
+
+/**
+ * A clone of a snapshot: the same as a clone of a LUN, with the snapshot's data. The
+ * snapshot never changes, so its LUN may be assigned and in use meanwhile; only the
+ * snapshot must be complete. Its size is the LUN's when the snapshot was taken.
+ */
+async function createSnapshotClone(deps: CoreDeps, input: CreateLunBody, snapshotId: string): Promise<LunChangeResult> {
+  const snapshot = await deps.repos.snapshots.get(snapshotId);
+  const source = snapshot ? await deps.repos.luns.get(snapshot.lunId) : null;
+  if (!snapshot || !source) throw new ValidationError(`snapshot ${snapshotId} does not exist`, [{ field: 'source.snapshot_id', message: 'unknown snapshot' }]);
+  snapshotRules.canCloneSnapshot(snapshot, source);
+  return insertClone(deps, input, source, { sizeGb: snapshot.sizeGb, snapshotId: snapshot.id, field: 'source.snapshot_id' });
+}
+
+async function insertClone(
+  deps: CoreDeps,
+  input: CreateLunBody,
+  source: LunView,
+  from: { sizeGb: number; snapshotId: string | null; field: string },
+): Promise<LunChangeResult> {
   if (input.backend_id !== undefined && input.backend_id !== source.backendId) {
     throw new ValidationError(`a clone lives on its source's storage backend (${source.backendName}, ${source.backendId})`, [
       { field: 'backend_id', message: `must be the source LUN's backend ${source.backendId}, or left out` },
     ]);
   }
-  const sizeGb = input.size_gb ?? source.sizeGb;
-  if (sizeGb < source.sizeGb) {
-    throw new ValidationError(`a clone cannot be smaller than its source (${source.sizeGb} GB)`, [{ field: 'size_gb', message: `must be at least the source's ${source.sizeGb}` }]);
+  const sizeGb = input.size_gb ?? from.sizeGb;
+  if (sizeGb < from.sizeGb) {
+    throw new ValidationError(`a clone cannot be smaller than its source (${from.sizeGb} GB)`, [{ field: 'size_gb', message: `must be at least the source's ${from.sizeGb}` }]);
   }
-  lunRules.canClone(source, await deps.repos.operations.listInFlight(source.id));
   const backend = await deps.repos.backends.getRef(source.backendId);
   if (!backend) throw new NotFoundError('storage backend', source.backendId);
-  if (backend.config.backingstore_type !== 'file') {
-    throw new ConflictError(`storage backend ${backend.name} keeps LUNs on LVM volumes, which cannot be cloned yet (its capabilities.clone is none)`, [
-      { field: 'source.lun_id', message: 'its backend cannot clone' },
-    ]);
-  }
-  const made = newLunOn(deps, backend, { ...input, size_gb: sizeGb }, source.id);
+  assertBackendCanClone(backend, from.field);
+  const made = newLunOn(deps, backend, { ...input, size_gb: sizeGb }, { lunId: source.id, snapshotId: from.snapshotId });
   const { lun, operation } = await deps.repos.luns.createWithOperation(made.lun, made.op);
   return dispatch(deps, { ...lun, backendName: backend.name, assignedNodeName: null }, operation);
 }
@@ -187,13 +213,24 @@ export async function updateLun(deps: CoreDeps, id: string, input: UpdateLunBody
 
 /**
  * File clones are independent copies from the moment they are made, so a LUN with clones
- * may be deleted; only while a clone is still being copied from it is the delete refused.
+ * may be deleted, except while a clone is still being copied from it, and except a
+ * template: the image a fleet was cloned from is kept while any of its clones exists.
+ * The LUN's snapshots go with it: the worker removes their data with the LUN's, and their
+ * rows go with the LUN's row (a clone being copied from one of them holds the delete back,
+ * like a clone of the LUN itself: its source_lun_id names this LUN).
  */
 export async function deleteLun(deps: CoreDeps, id: string): Promise<LunChangeResult> {
   const lun = await loadLun(deps, id);
   lunRules.canDelete(lun);
   const cloning = await deps.repos.luns.findCloneInProgress(lun.id);
   if (cloning) throw new ConflictError(`LUN ${lun.name} is being copied into its clone ${cloning.name} (${cloning.id}); wait for that create to finish`);
+  // The golden image of a fleet stays while the fleet stands: un-marking it is the explicit step to delete it anyway.
+  const clones = lun.template ? await deps.repos.luns.countClones(lun.id) : 0;
+  if (clones > 0) {
+    throw new ConflictError(`LUN ${lun.name} is a template with ${clones} clone(s); delete them first, or PATCH it with template: false to delete it anyway (file clones keep their data)`, [
+      { field: 'template', message: 'a template with clones cannot be deleted' },
+    ]);
+  }
   const changed = await deps.repos.luns.change(lun.id, lun.generation, { status: 'deleting', errorMessage: null }, newOperation(deps, 'delete', lun.backendId));
   return dispatch(deps, changed.lun, changed.operation);
 }
@@ -203,9 +240,10 @@ export async function assignLun(deps: CoreDeps, id: string, nodeId: string): Pro
   const node = await deps.repos.nodes.get(nodeId);
   if (!node) throw new NotFoundError('node', nodeId);
   lunRules.canAssign(lun);
-  // An image being written: no initiator may see the LUN until the import is over.
-  const importing = (await deps.repos.operations.listInFlight(lun.id)).find((op) => op.kind === 'import');
-  if (importing) throw new ConflictError(`LUN ${lun.name} is receiving an image (operation ${importing.id}); wait for the import to finish or cancel it`);
+  // An image or a snapshot being written: no initiator may see the LUN until that is over.
+  const rewriting = (await deps.repos.operations.listInFlight(lun.id)).find((op) => op.kind === 'import' || op.kind === 'rollback');
+  if (rewriting?.kind === 'import') throw new ConflictError(`LUN ${lun.name} is receiving an image (operation ${rewriting.id}); wait for the import to finish or cancel it`);
+  if (rewriting) throw new ConflictError(`LUN ${lun.name} is being rolled back to a snapshot (operation ${rewriting.id}); wait for the rollback to finish`);
   const changed = await deps.repos.luns.change(lun.id, lun.generation, { assignedNodeId: node.id }, newOperation(deps, 'assign', lun.backendId));
   return dispatch(deps, changed.lun, changed.operation);
 }

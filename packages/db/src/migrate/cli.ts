@@ -1,6 +1,6 @@
 /**
  * Migration commands without Prisma's native schema engine:
- *   deploy        apply pending migrations to DATABASE_URL (production, CI, docker)
+ *   deploy        apply pending migrations to DATABASE_DIRECT_URL, else DATABASE_URL (production, CI, docker)
  *   new <name>    write prisma/migrations/<timestamp>_<name> from the schema change (--empty for hand SQL)
  *   drift         fail when schema.prisma and the migrations disagree
  * `new` and `drift` run Prisma's engine (wasm) against scratch databases on PG_ADMIN_URL.
@@ -23,9 +23,10 @@ function schemaInput(): SchemaDiffInput {
 }
 
 async function deploy(): Promise<number> {
-  const url = process.env.DATABASE_URL;
+  // Past a pooler such as PgBouncer when there is one: long DDL should not hold a pooled server connection.
+  const url = process.env.DATABASE_DIRECT_URL || process.env.DATABASE_URL;
   if (!url) {
-    console.error('DATABASE_URL is not set');
+    console.error('DATABASE_URL (or DATABASE_DIRECT_URL) is not set');
     return 2;
   }
   const { applied } = await migrateDeploy(url, { log: (line) => console.log(line) });

@@ -22,6 +22,7 @@ const LUN_COLUMNS: { [K in keyof IscsiLun]: string } = {
   purpose: 'purpose::text',
   template: 'template',
   sourceLunId: 'source_lun_id',
+  sourceSnapshotId: 'source_snapshot_id',
   status: 'status::text',
   errorMessage: 'error_message',
   assignedNodeId: 'assigned_node_id',
@@ -56,6 +57,7 @@ const OPERATION_COLUMNS: { [K in keyof OperationRow]: string } = {
   error: 'error',
   jobId: 'job_id',
   enqueuedAt: 'enqueued_at',
+  queueCheckedAt: 'queue_checked_at',
   nextAttemptAt: 'next_attempt_at',
   cancelRequested: 'cancel_requested',
   createdAt: 'created_at',
@@ -77,11 +79,11 @@ export async function insertLunWithOperation(db: PrismaClient | Prisma.Transacti
   const now = new Date();
   const rows = await db.$queryRaw<Array<Record<string, unknown>>>`
     WITH lun AS (
-      INSERT INTO iscsi_luns (id, name, size_gb, backend_id, iqn, purpose, template, source_lun_id, status, chap_enabled, chap_username, chap_secret_sealed, chap_secret_key_id,
-                              mutual_chap_enabled, target_chap_username, target_chap_secret_sealed, target_chap_secret_key_id, generation, created_at, updated_at)
-      VALUES (${lun.id}::uuid, ${lun.name}, ${lun.sizeGb}, ${lun.backendId}::uuid, ${lun.iqn}, ${lun.purpose}::"LunPurpose", ${lun.template}, ${lun.sourceLunId}::uuid, 'creating', ${lun.chapEnabled},
+      INSERT INTO iscsi_luns (id, name, size_gb, backend_id, iqn, purpose, template, source_lun_id, source_snapshot_id, status, chap_enabled, chap_username, chap_secret_sealed, chap_secret_key_id,
+                              mutual_chap_enabled, target_chap_username, target_chap_secret_sealed, target_chap_secret_key_id, generation, created_at, updated_at, assigned_node_id)
+      VALUES (${lun.id}::uuid, ${lun.name}, ${lun.sizeGb}, ${lun.backendId}::uuid, ${lun.iqn}, ${lun.purpose}::"LunPurpose", ${lun.template}, ${lun.sourceLunId}::uuid, ${lun.sourceSnapshotId}::uuid, 'creating', ${lun.chapEnabled},
               ${lun.chapUsername}, ${lun.chapSecret?.sealed ?? null}, ${lun.chapSecret?.keyId ?? null}, ${lun.mutualChapEnabled}, ${lun.targetChapUsername},
-              ${lun.targetChapSecret?.sealed ?? null}, ${lun.targetChapSecret?.keyId ?? null}, 1, ${now}, ${now})
+              ${lun.targetChapSecret?.sealed ?? null}, ${lun.targetChapSecret?.keyId ?? null}, 1, ${now}, ${now}, ${lun.assignedNodeId ?? null}::uuid)
       RETURNING *
     ), op AS (
       INSERT INTO operations (id, kind, backend_id, lun_id, lun_name, lun_generation, params, max_attempts, created_at, updated_at)

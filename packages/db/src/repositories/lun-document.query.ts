@@ -31,6 +31,7 @@ const FIELDS: { [K in keyof LunResponse]-?: string } = {
   purpose: 'l.purpose',
   template: 'l.template',
   source_lun_id: 'l.source_lun_id',
+  source_snapshot_id: 'l.source_snapshot_id',
   status: 'l.status',
   error_message: 'l.error_message',
   assigned_node_id: 'l.assigned_node_id',

@@ -22,6 +22,7 @@ export interface LunViewRow {
   purpose: LunPurpose;
   template: boolean;
   sourceLunId: string | null;
+  sourceSnapshotId: string | null;
   status: LunStatus;
   errorMessage: string | null;
   assignedNodeId: string | null;
@@ -51,6 +52,7 @@ const COLUMNS: { [K in keyof LunViewRow]: string } = {
   purpose: 'l.purpose::text',
   template: 'l.template',
   sourceLunId: 'l.source_lun_id',
+  sourceSnapshotId: 'l.source_snapshot_id',
   status: 'l.status::text',
   errorMessage: 'l.error_message',
   assignedNodeId: 'l.assigned_node_id',
@@ -91,6 +93,7 @@ export function toLunViewFromRow(r: LunViewRow): LunView {
     purpose: r.purpose,
     template: r.template,
     sourceLunId: r.sourceLunId,
+    sourceSnapshotId: r.sourceSnapshotId,
     status: r.status,
     errorMessage: r.errorMessage,
     assignedNodeId: r.assignedNodeId,

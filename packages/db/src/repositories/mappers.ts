@@ -37,10 +37,10 @@ const byteCount = (v: unknown): v is number => typeof v === 'number' && Number.i
 /** The worker's stored capacity report; anything that is not one (hand-edited, older shape) counts as none. */
 function toCapacity(json: unknown): BackendCapacity | null {
   const c = json as Partial<BackendCapacity> | null;
-  if (!c || typeof c !== 'object' || (c.source !== 'filesystem' && c.source !== 'volume_group') || typeof c.location !== 'string') return null;
+  if (!c || typeof c !== 'object' || (c.source !== 'filesystem' && c.source !== 'volume_group' && c.source !== 'thin_pool') || typeof c.location !== 'string') return null;
   if (!byteCount(c.totalBytes) || !byteCount(c.usedBytes) || !byteCount(c.freeBytes)) return null;
   const capacity: BackendCapacity = { source: c.source, location: c.location, totalBytes: c.totalBytes, usedBytes: c.usedBytes, freeBytes: c.freeBytes };
-  if (c.clone === 'reflink' || c.clone === 'copy' || c.clone === 'none') capacity.clone = c.clone;
+  if (c.clone === 'reflink' || c.clone === 'copy' || c.clone === 'thin' || c.clone === 'none') capacity.clone = c.clone;
   return capacity;
 }
 
@@ -70,6 +70,7 @@ export function toLun(row: IscsiLun): Lun {
     purpose: row.purpose,
     template: row.template,
     sourceLunId: row.sourceLunId,
+    sourceSnapshotId: row.sourceSnapshotId,
     status: row.status,
     errorMessage: row.errorMessage,
     assignedNodeId: row.assignedNodeId,

@@ -38,6 +38,10 @@ export class PrismaNodeRepository implements NodeRepository {
     return guarded('node', mac, () => this.db.node.findUnique({ where: { macAddress: mac } }));
   }
 
+  listByIds(ids: string[]): Promise<BootNode[]> {
+    return guarded('node', undefined, () => this.db.node.findMany({ where: { id: { in: ids } } }));
+  }
+
   /** A page and the total in one statement, in (created_at, id) order from its index. */
   list(page: PageRequest): Promise<Page<BootNode>> {
     return guarded('node', undefined, async () => {

@@ -67,6 +67,25 @@ export class PrismaOperationRepository implements OperationRepository {
     });
   }
 
+  async claimQueueChecks(quietSince: Date, limit: number): Promise<Operation[]> {
+    return guarded('operation', undefined, async () => {
+      // One statement claims: SKIP LOCKED keeps two sweepers off the same rows, and the
+      // stamp keeps every replica off them until the next grace period.
+      const claimed = await this.db.$queryRaw<{ id: string }[]>`
+        UPDATE operations SET queue_checked_at = now()
+        WHERE id IN (
+          SELECT id FROM operations
+          WHERE status IN ('queued', 'running') AND enqueued_at < ${quietSince} AND updated_at < ${quietSince}
+            AND (queue_checked_at IS NULL OR queue_checked_at < ${quietSince})
+          ORDER BY queue_checked_at NULLS FIRST, enqueued_at
+          LIMIT ${limit}
+          FOR UPDATE SKIP LOCKED)
+        RETURNING id`;
+      if (claimed.length === 0) return [];
+      return (await this.db.operation.findMany({ where: { id: { in: claimed.map((r) => r.id) } } })).map(toOperation);
+    });
+  }
+
   listUndispatched(before: Date, limit: number): Promise<Operation[]> {
     return guarded('operation', undefined, async () =>
       (await this.db.operation.findMany({ where: { status: 'queued', enqueuedAt: null, createdAt: { lt: before } }, orderBy: { createdAt: 'asc' }, take: limit })).map(toOperation),

@@ -24,7 +24,8 @@ import { checkDevicePath, checkWwn } from '../lio/lio.commands';
 import { LIO_LUN, lioTargetSpec, storageObjectName, type LioTargetSpec } from '../lio/lio.plan';
 import { findTarget, toObservedTarget } from '../lio/lio.state';
 import { activeVolumeSize } from '../lvm/lvm.device';
-import { ensureVolume, listBackingVolumes, listVolumes, removeVolume, volumeGroupSpace } from '../lvm/lvm.volumes';
+import { blockCapacity } from '../lvm/lvm.thin';
+import { ensureVolume, listBackingVolumes, listVolumes, removeVolume } from '../lvm/lvm.volumes';
 import { applyOp, removeIscsiTarget, removeStorageObject } from './configfs.apply';
 import { NodeConfigfs, type ConfigfsPort } from './configfs.port';
 import { describe, halfMade, planConfigfsTarget, type ConfigfsOp } from './configfs.plan';
@@ -40,6 +41,8 @@ export interface LioConfigfsDriverOptions {
   backingstoreType: 'file' | 'block';
   /** Directory (file) or volume group (block). */
   backingstorePath: string;
+  /** Block only: the thin pool (an LV of the volume group) new LVs are made in. */
+  thinPool?: string;
   /** IQN namespace of this backend's targets (persist() checks these). */
   iqnPrefix?: string;
   /** Defaults to node:fs on /sys/kernel/config/target. */
@@ -221,12 +224,11 @@ export class LioConfigfsDriver implements TargetDriver {
     return (await this.configfs.list('iscsi')).filter((e) => e.kind === 'dir' && e.name.startsWith(prefix) && e.name !== 'discovery_auth').map((e) => e.name);
   }
 
-  /** statfs on the backing directory (the worker runs on the storage host), or the volume group through LVM. */
+  /** statfs on the backing directory (the worker runs on the storage host), or the thin pool or volume group through LVM. */
   async capacity(): Promise<HostCapacity> {
     const { runner, backingstoreType, backingstorePath } = this.options;
     if (backingstoreType === 'file') return localFilesystemCapacity(backingstorePath);
-    const vg = await volumeGroupSpace(runner, backingstorePath);
-    return { source: 'volume_group', location: backingstorePath, totalBytes: vg.sizeBytes, usedBytes: vg.sizeBytes - vg.freeBytes, freeBytes: vg.freeBytes };
+    return blockCapacity(runner, backingstorePath, this.options.thinPool);
   }
 
   private read(wwns?: string[], wwnPrefix?: string, storageObjects?: string[]): Promise<ConfigfsState> {
@@ -303,7 +305,7 @@ export class LioConfigfsDriver implements TargetDriver {
     }
     await ctx.step(so ? 'grow logical volume' : 'create logical volume', 25);
     // The worker is on the storage host: size the LV from its device node, not `lvs`.
-    await ensureVolume(this.options.runner, backing, spec.sizeBytes, (ref) => activeVolumeSize(ref));
+    await ensureVolume(this.options.runner, backing, spec.sizeBytes, (ref) => activeVolumeSize(ref), { thinPool: this.options.thinPool });
     return true;
   }
 

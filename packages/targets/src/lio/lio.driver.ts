@@ -14,7 +14,8 @@ import { CommandError, redactor, type CommandResult, type CommandRunner } from '
 import { assertSavedMatchesLive } from '../atomic-file';
 import { assertBackingLocation } from '../backing';
 import { filesystemCapacity } from '../capacity/filesystem.capacity';
-import { ensureVolume, listBackingVolumes, listVolumes, removeVolume, volumeGroupSpace } from '../lvm/lvm.volumes';
+import { blockCapacity } from '../lvm/lvm.thin';
+import { ensureVolume, listBackingVolumes, listVolumes, removeVolume } from '../lvm/lvm.volumes';
 import { fileSizes } from '../file-sizes';
 import { ensureSparseFile, listBackingFiles, removeFile } from './file-backing';
 import { batchScript, checkWwn, deleteBackstore, deleteTarget, SAVECONFIG_ARGV, TARGETCLI_ARGV } from './lio.commands';
@@ -41,6 +42,8 @@ export interface LioDriverOptions {
   backingstoreType: 'file' | 'block';
   /** Directory (file) or volume group (block). */
   backingstorePath: string;
+  /** Block only: the thin pool (an LV of the volume group) new LVs are made in. */
+  thinPool?: string;
   saveconfigPath?: string;
   /**
    * IQN prefix of this backend's targets. persist() then checks only those: several
@@ -176,8 +179,7 @@ export class LioDriver implements TargetDriver {
   async capacity(): Promise<HostCapacity> {
     const { runner, backingstoreType, backingstorePath } = this.options;
     if (backingstoreType === 'file') return filesystemCapacity(runner, backingstorePath);
-    const vg = await volumeGroupSpace(runner, backingstorePath);
-    return { source: 'volume_group', location: backingstorePath, totalBytes: vg.sizeBytes, usedBytes: vg.sizeBytes - vg.freeBytes, freeBytes: vg.freeBytes };
+    return blockCapacity(runner, backingstorePath, this.options.thinPool);
   }
 
   /**
@@ -203,7 +205,7 @@ export class LioDriver implements TargetDriver {
       return true;
     }
     await ctx.step(so ? 'grow logical volume' : 'create logical volume', 25);
-    await ensureVolume(this.options.runner, backing, spec.sizeBytes);
+    await ensureVolume(this.options.runner, backing, spec.sizeBytes, undefined, { thinPool: this.options.thinPool });
     return true;
   }
 

@@ -52,6 +52,19 @@ export function lvcreateArgv(ref: VolumeRef, sizeBytes: number): string[] {
   ];
 }
 
+/**
+ * Creates a thin LV in `thinPool` (an LV of the same VG): `--virtualsize` is what the
+ * initiator sees, the pool allocates on write. No `--wipesignatures`/`--zero`: a new thin
+ * LV maps no blocks, and unmapped blocks read as zeros, so no previous owner's data can
+ * show (LVM's default pool zeroing, `thin_pool_zero = 1`, also zeroes each newly
+ * provisioned chunk before a partial write lands in it).
+ */
+export function thinLvcreateArgv(ref: VolumeRef, sizeBytes: number, thinPool: string): string[] {
+  lvPath(ref);
+  assertLvmName('logical volume', thinPool);
+  return ['lvcreate', '--yes', '--type', 'thin', '--virtualsize', lvmSize(sizeBytes), '--thinpool', thinPool, '--name', ref.volumeName, ref.volumeGroup];
+}
+
 /** Grows the LV to at least `sizeBytes`. Call only when it is smaller: LVM refuses a no-op extend. */
 export function lvextendArgv(ref: VolumeRef, sizeBytes: number): string[] {
   return ['lvextend', '--size', lvmSize(sizeBytes), lvPath(ref)];

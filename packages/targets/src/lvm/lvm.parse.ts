@@ -47,9 +47,10 @@ export type LvmFailure =
 /** Classifies LVM's stderr (LVM does not localise its messages). */
 export function classifyLvmError(stderr: string): LvmFailure {
   if (/Volume group "[^"]*" not found|Cannot process volume group/i.test(stderr)) return 'vg-missing';
-  if (/insufficient (free )?(space|extents)|not enough free/i.test(stderr)) return 'vg-full';
+  // A thin pool says so when its data or metadata passed the threshold new thin LVs need.
+  if (/insufficient (free )?(space|extents)|not enough free|free space in thin pool|thin pool [^\n]* is full/i.test(stderr)) return 'vg-full';
   if (/already exists in volume group|Logical Volume "[^"]*" already exists/i.test(stderr)) return 'lv-exists';
-  if (/Failed to find logical volume|logical volume[^\n]* not found/i.test(stderr)) return 'lv-missing';
+  if (/Failed to find logical volume|logical volume[^\n]* not found|Pool [^\n]* not found in Volume group/i.test(stderr)) return 'lv-missing';
   if (/in use|is open|contains a filesystem in use/i.test(stderr)) return 'lv-in-use';
   return 'unknown';
 }

@@ -1,6 +1,6 @@
 import { BACKING_PREFIX, PermanentTargetError, type BackingStore } from '@bootlun/core';
 import { CommandError, type CommandResult, type CommandRunner } from '@bootlun/exec';
-import { lvcreateArgv, lvextendArgv, lvremoveArgv, lvsArgv, vgsArgv, type VolumeRef } from './lvm.commands';
+import { lvcreateArgv, lvextendArgv, lvremoveArgv, lvsArgv, thinLvcreateArgv, vgsArgv, type VolumeRef } from './lvm.commands';
 import { classifyLvmError, parseLvsJson, parseVgs, type LogicalVolume, type VolumeGroupSpace } from './lvm.parse';
 
 /**
@@ -11,15 +11,16 @@ import { classifyLvmError, parseLvsJson, parseVgs, type LogicalVolume, type Volu
 
 const LVM_TIMEOUT_MS = 120_000;
 
-function fail(result: CommandResult): never {
+/** Throws the error LVM's failure means: permanent for a missing or full VG (or thin pool), else a retryable CommandError. */
+export function fail(result: CommandResult): never {
   const failure = classifyLvmError(result.stderr);
   const detail = result.stderr.trim().split('\n').slice(-2).join(' | ');
   if (failure === 'vg-missing') throw new PermanentTargetError(`LVM volume group not found: ${detail}`);
-  if (failure === 'vg-full') throw new PermanentTargetError(`LVM volume group is full: ${detail}`);
+  if (failure === 'vg-full') throw new PermanentTargetError(`LVM volume group is full (or its thin pool is): ${detail}`);
   throw CommandError.fromResult(result, (s) => s);
 }
 
-async function run(runner: CommandRunner, argv: string[]): Promise<CommandResult> {
+export async function run(runner: CommandRunner, argv: string[]): Promise<CommandResult> {
   return runner.run({ argv, timeoutMs: LVM_TIMEOUT_MS });
 }
 
@@ -37,10 +38,18 @@ export async function volumeGroupSpace(runner: CommandRunner, volumeGroup: strin
   return parseVgs(result.stdout);
 }
 
+/**
+ * Names of our LVs that are no LUN's backing store: thin snapshots and a rollback's new
+ * volume before it is swapped in. Kept out of the backing-store list, so a reconcile
+ * neither reports nor sweeps them.
+ */
+export const SNAPSHOT_VOLUME_PREFIX = `${BACKING_PREFIX}snap-`;
+export const ROLLBACK_VOLUME_PREFIX = `${BACKING_PREFIX}rollback-`;
+
 /** Our LVs in `volumeGroup` (named with BACKING_PREFIX) as backing stores, with their sizes. */
 export async function listBackingVolumes(runner: CommandRunner, volumeGroup: string): Promise<BackingStore[]> {
   return (await listVolumes(runner, volumeGroup))
-    .filter((lv) => lv.volumeName.startsWith(BACKING_PREFIX))
+    .filter((lv) => lv.volumeName.startsWith(BACKING_PREFIX) && !lv.volumeName.startsWith(SNAPSHOT_VOLUME_PREFIX) && !lv.volumeName.startsWith(ROLLBACK_VOLUME_PREFIX))
     .map((lv) => ({ backing: { kind: 'block', volumeGroup: lv.volumeGroup, volumeName: lv.volumeName }, sizeBytes: lv.sizeBytes }));
 }
 
@@ -60,14 +69,20 @@ function lvsProbe(runner: CommandRunner): VolumeProbe {
   return async (ref) => (await findVolume(runner, ref))?.sizeBytes;
 }
 
-/** Creates the LV or grows it to at least `sizeBytes` (never shrinks), then checks its size. */
-export async function ensureVolume(runner: CommandRunner, ref: VolumeRef, sizeBytes: number, probe: VolumeProbe = lvsProbe(runner)): Promise<void> {
+/**
+ * Creates the LV or grows it to at least `sizeBytes` (never shrinks), then checks its size.
+ * With `thinPool` (an LV of the same VG) a new LV is a thin LV of that pool.
+ */
+export async function ensureVolume(runner: CommandRunner, ref: VolumeRef, sizeBytes: number, probe: VolumeProbe = lvsProbe(runner), options: { thinPool?: string } = {}): Promise<void> {
   const authoritative = lvsProbe(runner);
   let size = await probe(ref);
   if (size === undefined) {
-    const created = await run(runner, lvcreateArgv(ref, sizeBytes));
+    const created = await run(runner, options.thinPool ? thinLvcreateArgv(ref, sizeBytes, options.thinPool) : lvcreateArgv(ref, sizeBytes));
+    const failure = created.code === 0 ? null : classifyLvmError(created.stderr);
+    // No retry brings a missing pool back.
+    if (options.thinPool && failure === 'lv-missing') throw new PermanentTargetError(`LVM thin pool ${ref.volumeGroup}/${options.thinPool} not found: ${created.stderr.trim().split('\n').at(-1)}`);
     // Another attempt may have created it between our look and our act.
-    if (created.code !== 0 && classifyLvmError(created.stderr) !== 'lv-exists') fail(created);
+    if (failure !== null && failure !== 'lv-exists') fail(created);
     size = (await probe(ref)) ?? (await authoritative(ref));
     if (size === undefined) throw new Error(`lvcreate reported success but ${ref.volumeGroup}/${ref.volumeName} is not listed`);
   }

@@ -183,6 +183,12 @@ export class TgtDriver implements TargetDriver {
     return files.filter((file) => sizes.has(file)).map((file) => ({ backing: { kind: 'file', path: file }, sizeBytes: sizes.get(file)! }));
   }
 
+  /** The initiators tgtd shows under the target's "I_T nexus information" (one per logged-in session). */
+  async liveSessions(iqn: string): Promise<string[]> {
+    const target = parseTargets(await this.client.showTargets()).find((t) => t.iqn === iqn);
+    return [...new Set((target?.sessions ?? []).map((session) => session.initiator || `I_T nexus ${session.nexus}`))];
+  }
+
   /** The filesystem of the backing directory (tgt serves file backing stores only). */
   capacity(): Promise<HostCapacity> {
     return this.files.capacity(this.options.backingDir);

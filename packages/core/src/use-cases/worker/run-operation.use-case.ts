@@ -6,6 +6,7 @@ import { desiredTargetFor } from './desired-target';
 import { convergeTarget, removeBacking, removeTarget } from './host-objects';
 import { importImage } from './import-image.use-case';
 import { reconcileBackend, reportJson, type DriftReport } from './reconcile-backend.use-case';
+import { recordSnapshotFailure, removeSnapshot, rollBackToSnapshot, SNAPSHOT_KINDS, takeSnapshot } from './snapshot-data.use-case';
 import { OperationCancelled, type WorkerDeps } from './worker-deps';
 
 /**
@@ -114,6 +115,11 @@ async function deleteLun(deps: WorkerDeps, op: Operation, lun: Lun, ctx: StepCon
   for (const stale of op.params.staleIqns ?? []) await removeTarget(deps, stale, ctx);
   await ctx.step('remove backing store', 60);
   await removeBacking(deps, deps.backingFor(lun.id), ctx);
+  // The LUN's snapshots go with it (their rows follow the LUN's row).
+  if (deps.snapshots) {
+    await ctx.step('remove snapshots', 80);
+    await deps.snapshots.removeAll(lun.id);
+  }
   deps.requestPersist();
   await deps.repos.luns.removeAt(lun.id, op.lunGeneration ?? -1);
   await succeed(deps, op);
@@ -164,9 +170,13 @@ export async function runOperation(deps: WorkerDeps, op: Operation, trace?: stri
       return;
     }
     if (op.kind === 'import') return await importImage(deps, op, lun, ctx);
+    if (op.kind === 'snapshot_create') return await takeSnapshot(deps, op, lun, ctx);
+    if (op.kind === 'snapshot_delete') return await removeSnapshot(deps, op, lun, ctx);
+    if (op.kind === 'rollback') return await rollBackToSnapshot(deps, op, lun, ctx);
     await convergeLun(deps, op, lun, ctx);
   } catch (err) {
-    if (err instanceof OperationCancelled) return op.kind === 'import' ? cancelUnstartedImport(deps, op) : rollBackCreate(deps, op, lun);
+    // Snapshot operations cannot be cancelled (the API refuses): a stray cancellation must never roll a LUN back as if it were a create.
+    if (err instanceof OperationCancelled && !SNAPSHOT_KINDS.has(op.kind)) return op.kind === 'import' ? cancelUnstartedImport(deps, op) : rollBackCreate(deps, op, lun);
     throw err;
   }
 }
@@ -176,7 +186,8 @@ export async function runOperation(deps: WorkerDeps, op: Operation, trace?: stri
  * operation and turns the LUN to `error` with the reason, unless a newer change owns it.
  * An import is the exception: it changed no desired state and the target still serves the
  * LUN as it was, so the LUN keeps its status; the import has already said in its
- * error_message what the failed attempt left behind.
+ * error_message what the failed attempt left behind. Snapshot operations and rollbacks are
+ * the same kind of exception (see recordSnapshotFailure).
  */
 export async function recordFailure(deps: WorkerDeps, op: Operation, message: string, retryAt: Date | null): Promise<void> {
   if (retryAt) {
@@ -184,5 +195,6 @@ export async function recordFailure(deps: WorkerDeps, op: Operation, message: st
     return;
   }
   await deps.repos.operations.update(op.id, { status: 'failed', error: message, finishedAt: new Date(), nextAttemptAt: null });
+  if (SNAPSHOT_KINDS.has(op.kind)) return recordSnapshotFailure(deps, op, message);
   if (op.lunId && op.kind !== 'import') await deps.repos.luns.writeBack(op.lunId, op.lunGeneration ?? -1, { status: 'error', errorMessage: message });
 }

@@ -1,5 +1,5 @@
 import type { Backend } from '../../domain/model';
-import type { Backing, BackingCloner, ImageImporter, Repositories, SecretBox, TargetDriver } from '../../ports';
+import type { Backing, BackingCloner, ImageImporter, Repositories, SecretBox, SnapshotStore, TargetDriver } from '../../ports';
 
 /** What the storage-host side of a use case needs: the database, the secrets, one driver for this host. */
 export interface WorkerDeps {
@@ -10,6 +10,8 @@ export interface WorkerDeps {
   images?: ImageImporter;
   /** Copies one LUN's backing store into a new one (clones); absent off the storage host: clones then fail, saying why. */
   clones?: BackingCloner;
+  /** Takes, restores and removes snapshots of LUN data; absent where the backend cannot (volumes without a thin pool) or off the storage host. */
+  snapshots?: SnapshotStore;
   backend: Backend;
   /** Where this LUN's data lives on this host. */
   backingFor(lunId: string): Backing;
