@@ -36,35 +36,41 @@ export interface SparseCopyOptions {
 }
 
 /**
- * Copies `src` into a new file `dst` of the same size, writing only the 64 KiB pieces that
- * hold a non-zero byte: the file is sized first (truncate: all hole), so a zero chunk stays a hole
- * and the copy takes no more room than the data. Node has no SEEK_DATA; reading the holes
- * costs reads, not writes. Flushed (fdatasync) before it returns.
+ * Writes the data of `input` (its first `total` bytes) into `output` at the same offsets,
+ * only the 64 KiB pieces that hold a non-zero byte: `output` must read as zeros there
+ * already (a fresh hole), so a zero piece stays a hole and the copy takes no more room than
+ * the data. Node has no SEEK_DATA; reading the holes costs reads, not writes. Reports
+ * progress every `progressEveryBytes` and calls the checkpoint before each chunk.
  */
-export async function sparseCopy(src: string, dst: string, hooks: CloneHooks, options: SparseCopyOptions = {}): Promise<number> {
+export async function copyData(input: FileHandle, output: FileHandle, total: number, hooks: CloneHooks, options: SparseCopyOptions = {}): Promise<void> {
   const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
   const every = options.progressEveryBytes ?? DEFAULT_PROGRESS_EVERY_BYTES;
+  const buffer = Buffer.alloc(chunkBytes);
+  let position = 0;
+  let reported = 0;
+  await hooks.progress(0, total);
+  while (position < total) {
+    await hooks.checkpoint();
+    const { bytesRead } = await input.read(buffer, 0, Math.min(chunkBytes, total - position), position);
+    if (bytesRead === 0) throw new Error(`the source ended at ${position} bytes, before its size ${total}`);
+    for (const [from, to] of dataRuns(buffer.subarray(0, bytesRead))) await writeFully(output, buffer.subarray(from, to), position + from);
+    position += bytesRead;
+    if (position - reported >= every || position === total) {
+      reported = position;
+      await hooks.progress(position, total);
+    }
+  }
+}
+
+/** Copies `src` into a new file `dst` of the same size (sized first: all hole), sparse as copyData makes it; flushed before it returns. */
+export async function sparseCopy(src: string, dst: string, hooks: CloneHooks, options: SparseCopyOptions = {}): Promise<number> {
   const input = await fs.open(src, 'r');
   try {
     const total = (await input.stat()).size;
     const output = await fs.open(dst, 'wx', 0o600);
     try {
       await output.truncate(total);
-      const buffer = Buffer.alloc(chunkBytes);
-      let position = 0;
-      let reported = 0;
-      await hooks.progress(0, total);
-      while (position < total) {
-        await hooks.checkpoint();
-        const { bytesRead } = await input.read(buffer, 0, Math.min(chunkBytes, total - position), position);
-        if (bytesRead === 0) throw new Error(`${src} ended at ${position} bytes, before its size ${total}`);
-        for (const [from, to] of dataRuns(buffer.subarray(0, bytesRead))) await writeFully(output, buffer.subarray(from, to), position + from);
-        position += bytesRead;
-        if (position - reported >= every || position === total) {
-          reported = position;
-          await hooks.progress(position, total);
-        }
-      }
+      await copyData(input, output, total, hooks, options);
       await output.datasync();
       return total;
     } finally {

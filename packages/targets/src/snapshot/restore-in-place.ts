@@ -2,11 +2,7 @@ import { promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { PermanentTargetError, type CloneHooks, type RestoreResult } from '@bootlun/core';
 import type { CommandRunner } from '@bootlun/exec';
-import { isZero } from '../clone/file-clone';
-
-const MIB = 1024 * 1024;
-const DEFAULT_CHUNK_BYTES = MIB;
-const DEFAULT_PROGRESS_EVERY_BYTES = 64 * MIB;
+import { copyData, type SparseCopyOptions } from '../clone/file-clone';
 
 /** A reflink of `src` over the existing file `dst`, keeping dst's inode; rejects when the filesystem cannot. */
 export type ReflinkInto = (src: string, dst: string) => Promise<void>;
@@ -27,11 +23,9 @@ export function cpReflinkInto(runner: CommandRunner): ReflinkInto {
   };
 }
 
-export interface RestoreOptions {
+export interface RestoreOptions extends SparseCopyOptions {
   /** Tried first when given (the backend can reflink); on failure the sparse rewrite follows. */
   reflinkInto?: ReflinkInto;
-  chunkBytes?: number;
-  progressEveryBytes?: number;
 }
 
 async function statOrPermanent(file: string, what: string): Promise<{ size: number; ino: number }> {
@@ -81,38 +75,13 @@ export async function restoreInPlace(snapshotFile: string, lunFile: string, size
   return { method, bytes: snapshot.size };
 }
 
-async function rewriteSparse(
-  src: string,
-  total: number,
-  output: FileHandle,
-  sizeBytes: number,
-  hooks: CloneHooks,
-  options: RestoreOptions,
-): Promise<void> {
-  const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
-  const every = options.progressEveryBytes ?? DEFAULT_PROGRESS_EVERY_BYTES;
+/** Empties the file (truncate to 0 frees every block), grows it back to the LUN's size as one hole, and writes the snapshot's data into it. */
+async function rewriteSparse(src: string, total: number, output: FileHandle, sizeBytes: number, hooks: CloneHooks, options: RestoreOptions): Promise<void> {
   await output.truncate(0);
   await output.truncate(sizeBytes);
   const input = await fs.open(src, 'r');
   try {
-    const buffer = Buffer.alloc(chunkBytes);
-    let position = 0;
-    let reported = 0;
-    await hooks.progress(0, total);
-    while (position < total) {
-      await hooks.checkpoint();
-      const { bytesRead } = await input.read(buffer, 0, Math.min(chunkBytes, total - position), position);
-      if (bytesRead === 0) throw new Error(`${src} ended at ${position} bytes, before its size ${total}`);
-      const chunk = buffer.subarray(0, bytesRead);
-      if (!isZero(chunk)) {
-        for (let done = 0; done < chunk.length; ) done += (await output.write(chunk, done, chunk.length - done, position + done)).bytesWritten;
-      }
-      position += bytesRead;
-      if (position - reported >= every || position === total) {
-        reported = position;
-        await hooks.progress(position, total);
-      }
-    }
+    await copyData(input, output, total, hooks, options);
   } finally {
     await input.close();
   }
