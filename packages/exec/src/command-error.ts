@@ -1,6 +1,6 @@
 import type { CommandResult } from './command-runner';
 
-/** A command that exited non-zero, timed out or could not start. Message is already redacted. */
+/** A command that exited non-zero, timed out, was stopped by its caller or could not start. Message is already redacted. */
 export class CommandError extends Error {
   override readonly name = 'CommandError';
   constructor(
@@ -8,7 +8,7 @@ export class CommandError extends Error {
     readonly argv: readonly string[],
     readonly code: number | null,
     readonly stderr: string,
-    readonly reason: 'exit' | 'timeout' | 'spawn',
+    readonly reason: 'exit' | 'timeout' | 'aborted' | 'spawn',
   ) {
     super(message);
   }

@@ -16,6 +16,12 @@ export interface CommandSpec {
   cwd?: string;
   /** Extra environment variables. */
   env?: Record<string, string>;
+  /**
+   * Stops the program (SIGKILL) when aborted; the run then rejects with CommandError reason
+   * 'aborted'. SpawnRunner honours it; the vm-agent transport cannot stop a program its
+   * agent started (the agent enforces the timeout only) and lets it finish.
+   */
+  signal?: AbortSignal;
 }
 
 export interface CommandResult {

@@ -22,6 +22,7 @@ export class SpawnRunner implements CommandRunner {
     const started = Date.now();
     const [program, ...args] = argv;
     if (!program) return Promise.reject(new Error('empty argv'));
+    if (spec.signal?.aborted) return Promise.reject(new CommandError(`${argv.map(redact).join(' ')} was stopped before it started`, argv.map(redact), null, '', 'aborted'));
 
     return new Promise((resolve, reject) => {
       const child = spawn(program, args, {
@@ -32,25 +33,37 @@ export class SpawnRunner implements CommandRunner {
       let stdout = '';
       let stderr = '';
       let timedOut = false;
+      let aborted = false;
       const timer = setTimeout(() => {
         timedOut = true;
         child.kill('SIGKILL');
       }, timeoutMs);
+      const abort = () => {
+        aborted = true;
+        child.kill('SIGKILL');
+      };
+      spec.signal?.addEventListener('abort', abort, { once: true });
       child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
       child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
       child.stdin.on('error', () => undefined); // child may exit before reading stdin
       child.stdin.end(spec.stdin ?? '');
       child.on('error', (err) => {
         clearTimeout(timer);
+        spec.signal?.removeEventListener('abort', abort);
         reject(new CommandError(redact(`${program}: ${err.message}`), argv.map(redact), null, '', 'spawn'));
       });
       child.on('close', (code, signal) => {
         clearTimeout(timer);
+        spec.signal?.removeEventListener('abort', abort);
         const durationMs = Date.now() - started;
         const shownArgv = argv.map(redact);
         this.options.logger?.debug({ argv: shownArgv, code, signal, durationMs }, 'command finished');
         if (timedOut) {
           reject(new CommandError(`${shownArgv.join(' ')} timed out after ${timeoutMs} ms`, shownArgv, null, redact(stderr), 'timeout'));
+          return;
+        }
+        if (aborted) {
+          reject(new CommandError(`${shownArgv.join(' ')} was stopped by its caller after ${durationMs} ms`, shownArgv, null, redact(stderr), 'aborted'));
           return;
         }
         resolve({ argv, code: code ?? 128, stdout, stderr, durationMs });

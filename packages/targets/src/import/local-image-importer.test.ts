@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -5,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ImageImportError, type Backing, type ImageImportHooks, type ImportProgress } from '@bootlun/core';
-import { CommandError, RecordingRunner } from '@bootlun/exec';
+import { CommandError, RecordingRunner, SpawnRunner, type CommandSpec } from '@bootlun/exec';
 import { downloadPathFor, LocalImageImporter } from './local-image-importer';
 
 /**
@@ -203,6 +204,25 @@ describe('LocalImageImporter, qcow2 (qemu-img stubbed)', () => {
     expect(reports.map((r) => r.stage).filter((s, i, all) => all.indexOf(s) === i)).toEqual(['download', 'inspect', 'convert']);
     // Emptied for the conversion (the stub wrote nothing): reads as zeros, same size.
     expect(readFileSync(backing.path).equals(Buffer.alloc(LUN_BYTES))).toBe(true);
+  });
+
+  it('stops a running conversion when the operation is cancelled, and removes the download', async () => {
+    class Cancelled extends Error {}
+    const real = new SpawnRunner();
+    // qemu-img info answers from the fixture; the convert is a real program that would run for a minute.
+    const runner = { run: (spec: CommandSpec) => (spec.argv[1] === 'info' ? Promise.resolve({ argv: spec.argv, code: 0, stdout: plainInfo, stderr: '', durationMs: 0 }) : real.run({ ...spec, argv: ['sleep', '61.25'] })) };
+    let converting = false;
+    const hooks: ImageImportHooks = {
+      progress: async (p) => void (converting = p.stage === 'convert'),
+      checkpoint: async () => {
+        if (converting) throw new Cancelled('operation cancelled');
+      },
+    };
+    const started = Date.now();
+    await expect(new LocalImageImporter({ runner }).importImage({ source: { url: `${base}/image.raw`, format: 'qcow2', sha256: null }, backing, sizeBytes: LUN_BYTES }, hooks)).rejects.toBeInstanceOf(Cancelled);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(() => execFileSync('pgrep', ['-f', 'sleep 61.25'])).toThrow(); // nothing left running
+    expect(readdirSync(dir)).toEqual([path.basename(backing.path)]);
   });
 
   it('fails permanently without qemu-img, leaving the LUN untouched and no download behind', async () => {

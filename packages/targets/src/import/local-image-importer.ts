@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { ImageImportError, type Backing, type ImageImporter, type ImageImportHooks, type ImageImportRequest, type ImageImportResult } from '@bootlun/core';
-import { CommandError, type CommandRunner } from '@bootlun/exec';
+import { CommandError, runCancellable, type CommandRunner } from '@bootlun/exec';
 import { openBackingSink, prepareBackingForConvert } from './backing-sink';
 import { openHttpImage, type HttpSourceOptions } from './http-source';
 import { transferImage, type TransferOptions } from './image-transfer';
@@ -111,7 +111,7 @@ export class LocalImageImporter implements ImageImporter {
 
       await hooks.progress({ stage: 'convert', bytes: 0, totalBytes: null });
       const target = await prepareBackingForConvert(backing);
-      await this.qemuImg(qemuImgConvertArgv(download, target.path, { targetIsZero: target.zeroed }), convertTimeoutMs(sizeBytes), 'convert');
+      await this.qemuImg(qemuImgConvertArgv(download, target.path, { targetIsZero: target.zeroed }), convertTimeoutMs(sizeBytes), 'convert', hooks);
       return { format: 'qcow2', downloadedBytes: sent.bytes, sha256: sent.sha256, imageBytes: info.virtualSize };
     } finally {
       await fs.rm(download, { force: true });
@@ -140,11 +140,14 @@ export class LocalImageImporter implements ImageImporter {
     }
   }
 
-  /** Runs qemu-img; a missing program or a refused image is permanent, a timeout retryable. */
-  private async qemuImg(argv: string[], timeoutMs: number, what: string): Promise<string> {
+  /**
+   * Runs qemu-img; a missing program or a refused image is permanent, a timeout retryable.
+   * With `hooks`, a cancel of the operation stops qemu-img and is what this throws.
+   */
+  private async qemuImg(argv: string[], timeoutMs: number, what: string, hooks?: ImageImportHooks): Promise<string> {
     let result;
     try {
-      result = await this.options.runner.run({ argv, timeoutMs });
+      result = hooks ? await runCancellable(this.options.runner, { argv, timeoutMs }, () => hooks.checkpoint()) : await this.options.runner.run({ argv, timeoutMs });
     } catch (err) {
       if (err instanceof CommandError && err.reason === 'spawn') {
         throw new ImageImportError('qemu-img is not installed on the storage host (Debian: apt-get install qemu-utils); qcow2 images need it', true);
