@@ -1,7 +1,8 @@
 /**
  * `npm run bench:clone`: does making a clone take longer when its source holds more data?
- * On a backend that clones by reference (reflink on XFS) it must not; on one that copies
- * (ext4) it does, and the bench shows by how much. Each backend gets a template holding
+ * On a backend that clones by reference (reflink on XFS; a thin snapshot on an LVM thin
+ * pool, bench/clone/thin.ts) it must not; on one that copies (ext4) it does, and the bench
+ * shows by how much. Each backend gets a template holding
  * 16 MiB and one holding 1 GiB of random bytes (random, so no sparse copy can skip them),
  * and three clones of each are made through everything production runs: our API, the
  * Redis queue, a production worker on a private tgtd, the write-back. The clock runs from
@@ -10,7 +11,8 @@
  * then `sync --data` on the copy: a clone is on disk when it says ready).
  *
  * Needs root (it mounts an XFS image made with reflink=1 over a loop device), xfsprogs,
- * tgt, PostgreSQL and Redis as `npm test` does. See bench/README.md.
+ * tgt, PostgreSQL and Redis as `npm test` does, and for the thin part what `npm run test:vm`
+ * needs. `--section=file` or `--section=thin` runs one part. See bench/README.md.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -26,15 +28,18 @@ import { BenchApiClient } from '../support/api-client';
 import { assertProductionCommands, buildProduction, startProductionApi, startProductionWorker, type BenchProcess } from '../support/processes';
 import { cleanQueues } from '../support/queues';
 import { fmt, mark, printTable } from '../support/table';
+import { measureThin } from './thin';
 
 const MIB = 1024 ** 2;
 const SIZES = [16 * MIB, 1024 * MIB];
 const CLONES = Number(process.env.BENCH_CLONES ?? 3);
-/** A by-reference clone of 1 GiB may take at most this many times one of 16 MiB. */
+/** --section=file (reflink and copy on this host), thin (the storage-host VM), or both (the default). */
+const section = process.argv.slice(2).find((a) => a.startsWith('--section='))?.slice('--section='.length) ?? 'all';
+/** A by-reference clone (reflink, thin snapshot) of 1 GiB may take at most this many times one of 16 MiB. */
 const GOAL_GROWTH = 1.5;
 
 type Method = 'reflink' | 'copy';
-interface Row {
+interface FileRow {
   method: Method;
   bytes: number;
   ours: number;
@@ -79,7 +84,7 @@ async function writeRandom(file: string, bytes: number): Promise<void> {
 }
 
 /** One backend on its own tgtd with its own production worker, and the clones made on it. */
-async function measureBackend(method: Method, backingDir: string, o: { api: BenchProcess; client: BenchApiClient; db: Client; env: Record<string, string>; dir: string }): Promise<Row[]> {
+async function measureBackend(method: Method, backingDir: string, o: { api: BenchProcess; client: BenchApiClient; db: Client; env: Record<string, string>; dir: string }): Promise<FileRow[]> {
   const tgtd: Tgtd = await startTgtd();
   let worker: BenchProcess | null = null;
   try {
@@ -104,7 +109,7 @@ async function measureBackend(method: Method, backingDir: string, o: { api: Benc
     };
     const fileOf = (id: string) => path.join(backingDir, `bootlun-${id}.img`);
 
-    const rows: Row[] = [];
+    const rows: FileRow[] = [];
     for (const bytes of SIZES) {
       const template = await o.client.expect<{ id: string }>(202, 'POST', '/api/v1/storage/luns', { name: `tpl-${own}-${bytes / MIB}`, size_gb: 1, target_id: backend.id, chap_enabled: false });
       await ready(template.id, process.hrtime.bigint());
@@ -157,24 +162,32 @@ async function main(): Promise<void> {
     api = await startProductionApi({ ...env, DATA_DIR: path.join(dir, 'data'), BOOT_ALLOWED_NETWORKS: '127.0.0.1/32' }, dir);
     const apiClient = new BenchApiClient(api.baseUrl, token);
 
-    xfs = mountReflinkFilesystem(dir);
-    const copyDir = path.join(dir, 'ext4');
-    mkdirSync(copyDir);
-    console.log(`clones through API, queue and a production worker on tgtd; ${CLONES} per template, medians; reflink backend on XFS (${xfs.path}), copy backend on ${copyDir}`);
-    const rows = [
-      ...(await measureBackend('reflink', xfs.path, { api, client: apiClient, db: client, env, dir })),
-      ...(await measureBackend('copy', copyDir, { api, client: apiClient, db: client, env, dir })),
-    ];
-
-    const table = [['backend', 'source data', 'clone POST → ready', 'bare cp', 'growth 16 MiB → 1 GiB']];
-    const missed: string[] = [];
-    for (const method of ['reflink', 'copy'] as const) {
-      const [small, large] = rows.filter((r) => r.method === method);
-      const growth = large!.ours / small!.ours;
-      if (method === 'reflink' && growth > GOAL_GROWTH) missed.push(`reflink clone of 1 GiB took ${fmt(growth, 2)}× one of 16 MiB (goal ≤ ${GOAL_GROWTH}×)`);
-      for (const r of [small!, large!]) {
-        table.push([method, `${r.bytes / MIB} MiB`, `${fmt(r.ours, 1)} ms`, `${fmt(r.bare, 1)} ms`, r === large ? `${fmt(growth, 2)}×${method === 'reflink' ? ` ${mark(growth <= GOAL_GROWTH)}` : ''}` : '']);
+    type Row = { backend: string; bytes: number; ours: number; bare: number; byReference: boolean; note?: string };
+    const rows: Row[] = [];
+    if (section !== 'thin') {
+      xfs = mountReflinkFilesystem(dir);
+      const copyDir = path.join(dir, 'ext4');
+      mkdirSync(copyDir);
+      console.log(`file backends: production worker on tgtd; reflink on XFS (${xfs.path}), copy on ${copyDir}`);
+      for (const [method, backingDir] of [['reflink', xfs.path], ['copy', copyDir]] as const) {
+        for (const r of await measureBackend(method, backingDir, { api, client: apiClient, db: client, env, dir })) rows.push({ backend: method, bytes: r.bytes, ours: r.ours, bare: r.bare, byReference: method === 'reflink' });
       }
+    }
+    if (section !== 'file') {
+      console.log('thin backend: LIO + LVM thin pool in the storage-host VM (TCG), production worker in the guest');
+      const thin = await measureThin({ client: apiClient, db: client, env, dir: path.join(dir, 'thin'), sizes: SIZES, clones: CLONES, progress: (line) => process.stderr.write(`${line}\n`) });
+      for (const r of thin) rows.push({ backend: 'thin', bytes: r.bytes, ours: r.ours, bare: r.bare, byReference: true, note: ` (${fmt(r.templateDataPercent, 1)} % of the LV allocated)` });
+    }
+
+    console.log(`\n${CLONES} clones per template, medians; bare: cp --reflink=always / cp --sparse=always + sync --data on the host, one lvcreate --type thin through the VM's agent`);
+    const table = [['backend', 'source data', 'clone POST → ready', 'bare', 'growth 16 MiB → 1 GiB']];
+    const missed: string[] = [];
+    for (let i = 0; i + 1 < rows.length; i += 2) {
+      const [small, large] = [rows[i]!, rows[i + 1]!];
+      const growth = large.ours / small.ours;
+      if (large.byReference && growth > GOAL_GROWTH) missed.push(`${large.backend}: a clone of 1 GiB took ${fmt(growth, 2)}× one of 16 MiB (goal ≤ ${GOAL_GROWTH}×)`);
+      table.push([small.backend, `${small.bytes / MIB} MiB${small.note ?? ''}`, `${fmt(small.ours, 1)} ms`, `${fmt(small.bare, 1)} ms`, '']);
+      table.push(['', `${large.bytes / MIB} MiB${large.note ?? ''}`, `${fmt(large.ours, 1)} ms`, `${fmt(large.bare, 1)} ms`, `${fmt(growth, 2)}×${large.byReference ? ` ${mark(growth <= GOAL_GROWTH)}` : ''}`]);
     }
     console.log('');
     printTable(table);
