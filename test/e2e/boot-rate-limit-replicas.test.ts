@@ -1,5 +1,5 @@
 import { startApiProcess, type ApiProcess } from '../support/api-process';
-import { startPrivateRedis, type PrivateServer } from '../support/private-services';
+import { ownRedisEnv, startPrivateRedis, type PrivateServer } from '../support/private-services';
 import { directClient } from '../support/redis-ha';
 
 /**
@@ -13,7 +13,7 @@ const PREFIX = `bootlun-rl-${process.pid}`;
 
 beforeAll(async () => {
   redis = await startPrivateRedis();
-  const env = { QUEUE_BACKEND: 'redis', REDIS_URL: redis.url, BULLMQ_PREFIX: PREFIX, BOOT_RATE_LIMIT_PER_MINUTE: '5' };
+  const env = { QUEUE_BACKEND: 'redis', ...ownRedisEnv(redis.url), BULLMQ_PREFIX: PREFIX, BOOT_RATE_LIMIT_PER_MINUTE: '5' };
   apis = await Promise.all([startApiProcess(env), startApiProcess(env)]);
 }, 60_000);
 afterAll(async () => {

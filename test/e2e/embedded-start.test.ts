@@ -153,7 +153,8 @@ describe('npm start with the embedded database', () => {
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     env = { ...process.env, PORT: String(port) };
-    for (const name of ['DATABASE_URL', 'REDIS_URL', 'QUEUE_BACKEND', 'LOG_PRETTY', 'DATA_DIR']) delete env[name];
+    // Zero configuration is the point: no Redis setting of the run (npm run test:redis-cluster sets a Cluster's) reaches it.
+    for (const name of ['DATABASE_URL', 'REDIS_URL', 'REDIS_SENTINELS', 'REDIS_SENTINEL_NAME', 'REDIS_SENTINEL_PASSWORD', 'REDIS_CLUSTER_NODES', 'REDIS_PASSWORD', 'QUEUE_BACKEND', 'LOG_PRETTY', 'DATA_DIR']) delete env[name];
   });
 
   afterAll(async () => {

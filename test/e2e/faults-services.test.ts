@@ -2,7 +2,7 @@ import { createDatabase, migrateDeploy } from '@bootlun/db';
 import { unique } from '../support/api-harness';
 import { startApiProcess } from '../support/api-process';
 import { expectedState, hostState } from '../support/host-view';
-import { startPrivatePostgres, startPrivateRedis, type PrivateServer } from '../support/private-services';
+import { ownRedisEnv, startPrivatePostgres, startPrivateRedis, type PrivateServer } from '../support/private-services';
 import { startStack, waitForLun, waitForOperation, type Stack } from '../support/stack';
 import { waitFor } from '../support/wait-for';
 
@@ -26,7 +26,7 @@ describe('Redis stopped for 10 s while 50 creates arrive', () => {
   let s: Stack;
   beforeAll(async () => {
     redis = await startPrivateRedis();
-    s = await startStack({ apiEnv: { QUEUE_BACKEND: 'redis', REDIS_URL: redis.url }, sweepIntervalMs: 500 });
+    s = await startStack({ apiEnv: { QUEUE_BACKEND: 'redis', ...ownRedisEnv(redis.url) }, sweepIntervalMs: 500 });
   }, 60_000);
   afterAll(async () => {
     await s?.close();

@@ -73,3 +73,10 @@ it('Bull Board reads the Cluster-held queue: the backend shows its completed job
   // Six creates, a resize, a delete and the startup reconcile (removed on completion) ran on it.
   expect(ours?.counts.completed).toBeGreaterThanOrEqual(8);
 });
+
+it("Bull Board's Redis panel reads the Cluster: INFO of its nodes, in cluster mode", async () => {
+  const res = await s.h.as('admin').get('/admin/queues/api/redis/stats');
+  expect(res.status).toBe(200);
+  expect(res.body).toMatchObject({ backend: 'redis', mode: 'cluster' });
+  expect(Number(res.body.port)).toBeGreaterThan(0);
+});

@@ -1,7 +1,7 @@
 import { queueNameFor, reconcileSchedulerId } from '@bootlun/jobs';
 import { unique } from '../support/api-harness';
 import { expectedState, hostDriver, hostState } from '../support/host-view';
-import { startPrivateRedis, type PrivateServer } from '../support/private-services';
+import { ownRedisEnv, startPrivateRedis, type PrivateServer } from '../support/private-services';
 import { directClient, startSentinelGroup, type SentinelGroup } from '../support/redis-ha';
 import { startStack, type Stack } from '../support/stack';
 import { waitFor } from '../support/wait-for';
@@ -62,7 +62,7 @@ describe('Redis restarted empty (no persistence) in the middle of 40 creates', (
   let s: Stack;
   beforeAll(async () => {
     redis = await startPrivateRedis({ persistent: false });
-    s = await startStack({ apiEnv: { QUEUE_BACKEND: 'redis', REDIS_URL: redis.url, OUTBOX_LOST_JOB_GRACE_MS: LOST_JOB_GRACE_MS }, sweepIntervalMs: 500 });
+    s = await startStack({ apiEnv: { QUEUE_BACKEND: 'redis', ...ownRedisEnv(redis.url), OUTBOX_LOST_JOB_GRACE_MS: LOST_JOB_GRACE_MS }, sweepIntervalMs: 500 });
   }, 60_000);
   afterAll(async () => {
     await s?.close();

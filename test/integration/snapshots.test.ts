@@ -101,7 +101,7 @@ describe('snapshot create, list, get', () => {
     expect((await h.as('viewer').get(`${lunsPath}/${lun.id}/snapshots`)).status).toBe(200);
   });
 
-  it('is 409 while the LUN is still being created, and 409 not_supported on an LVM backend', async () => {
+  it('is 409 while the LUN is still being created, and 409 not_supported on a thick LVM backend', async () => {
     const creating = (await h.as('operator').post(lunsPath, { name: unique('snl'), size_gb: 1, target_id: backend.id })).body.data;
     expect((await h.as('operator').post(`${lunsPath}/${creating.id}/snapshots`, {})).status).toBe(409);
 
@@ -112,6 +112,25 @@ describe('snapshot create, list, get', () => {
     expect(res.body).toMatchObject({ success: false, error: 'not_supported', detail: expect.stringMatching(/snapshots need a thin pool/) });
     const backendView = (await h.as('viewer').get(`/api/v1/storage/backends/${lvm.id}`)).body.data;
     expect(backendView.capabilities.snapshot).toBe('none');
+  });
+
+  it('takes snapshots, rollbacks and clones from snapshots on an LVM backend with a thin pool', async () => {
+    const vg = `vg${unique('t').replace(/-/g, '')}`;
+    const thin = (await h.as('admin').post('/api/v1/storage/backends', backendBody({}, { driver: 'lio', backingstore_type: 'block', backingstore_path: vg, thin_pool: 'pool0' }))).body.data;
+    expect(thin.capabilities).toEqual({ clone: 'thin', snapshot: 'thin' });
+    const volume = await readyLun({}, thin.id);
+    const res = await h.as('operator').post(`${lunsPath}/${volume.id}/snapshots`, {});
+    expect(res.status).toBe(202);
+    expect((await h.services.queues.forBackend(thin.id).getJob(res.body.data.operation_id))?.name).toBe('lun.snapshot.create');
+    await h.services.repos.snapshots.update(res.body.data.id, { status: 'ready', method: 'thin' });
+    await settle(volume.id, 'ready');
+    expect((await h.as('viewer').get(`${lunsPath}/${volume.id}/snapshots/${res.body.data.id}`)).body.data).toMatchObject({ status: 'ready', method: 'thin' });
+
+    const clone = await h.as('operator').post(lunsPath, { name: unique('snc'), source: { snapshot_id: res.body.data.id } });
+    expect(clone.status).toBe(202);
+    expect(clone.body.data).toMatchObject({ backend_id: thin.id, source_lun_id: volume.id, source_snapshot_id: res.body.data.id });
+    const rollback = await h.as('operator').post(`${lunsPath}/${volume.id}/rollback`, { snapshot_id: res.body.data.id });
+    expect(rollback.status).toBe(202);
   });
 });
 

@@ -32,8 +32,11 @@ export const unique = (prefix: string) => `${prefix}-${randomBytes(4).toString('
 /** The real API app on the run's database and queue store (Redis unless QUEUE_BACKEND=postgres). */
 /** The run's sealing key (global-setup), handed to the worker processes it starts; a fallback for files run on their own. */
 process.env.CHAP_SEALING_KEY ??= randomBytes(32).toString('base64');
-/** The machine's Redis unless a run chooses otherwise; QUEUE_BACKEND=postgres switches every process to BullMQ's PostgreSQL backend. */
-process.env.REDIS_URL ??= 'redis://127.0.0.1:6379';
+/**
+ * The machine's Redis unless a run chooses otherwise (a Sentinel group or a Cluster, as
+ * npm run test:redis-cluster does); QUEUE_BACKEND=postgres switches every process to BullMQ's PostgreSQL backend.
+ */
+if (!process.env.REDIS_SENTINELS && !process.env.REDIS_CLUSTER_NODES) process.env.REDIS_URL ??= 'redis://127.0.0.1:6379';
 
 export async function startApiHarness(envOverrides: Record<string, string> = {}, options: { mintKeys?: boolean; sweepIntervalMs?: number } = {}): Promise<ApiHarness> {
   const env = loadConfig({ ...process.env, NODE_ENV: 'test', DATA_DIR: '/tmp/bootlun-test-data', ...envOverrides });

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createDatabase, migrateDeploy, withDatabase } from '@bootlun/db';
 import { startPrivatePgBouncer } from './pgbouncer';
+import { startRedisCluster, type RedisCluster } from './redis-ha';
 import { currentTestRun, dropTestDatabase, setTestRun, testAdminUrl } from './test-db';
 
 /** One migrated database and one BullMQ prefix per test run, shared by all jest projects. */
@@ -25,7 +26,17 @@ export default async function globalSetup(): Promise<void> {
     await dropTestDatabase(db.name);
     throw error;
   }
-  setTestRun({ databaseName: db.name, users: 1, stopPgBouncer: pgbouncer?.stop });
+  // TEST_VIA_REDIS_CLUSTER=1 (npm run test:redis-cluster): the run's queue, and everything else
+  // the tests and their processes keep in Redis, lives on a private three-master Redis Cluster.
+  let cluster: RedisCluster | undefined;
+  try {
+    cluster = process.env.TEST_VIA_REDIS_CLUSTER === '1' ? await startRedisCluster() : undefined;
+  } catch (error) {
+    await pgbouncer?.stop();
+    await dropTestDatabase(db.name);
+    throw error;
+  }
+  setTestRun({ databaseName: db.name, users: 1, stopPgBouncer: pgbouncer?.stop, redisCluster: cluster });
 
   // Jest starts its workers after globalSetup; they inherit this environment.
   process.env.DATABASE_URL = appUrl;
@@ -33,6 +44,7 @@ export default async function globalSetup(): Promise<void> {
     process.env.DATABASE_DIRECT_URL = db.url;
     process.env.TEST_PGBOUNCER_URL = pgbouncer.url;
   }
+  if (cluster) Object.assign(process.env, cluster.env);
   process.env.BULLMQ_PREFIX = `bootlun-test-${suffix}`;
   // One sealing key for every test file of the run: they share the database, and a process
   // started in production checks that every sealed secret in it opens.

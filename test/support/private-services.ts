@@ -28,6 +28,15 @@ export interface PrivateServer {
 }
 
 /**
+ * The REDIS_* settings that point a process at one Redis server of a test's own, the
+ * run's other Redis settings blanked: under npm run test:redis-cluster the environment
+ * carries REDIS_CLUSTER_NODES, and two ways to reach Redis are a configuration error.
+ */
+export function ownRedisEnv(url: string): Record<string, string> {
+  return { REDIS_URL: url, REDIS_SENTINELS: '', REDIS_SENTINEL_NAME: '', REDIS_SENTINEL_PASSWORD: '', REDIS_CLUSTER_NODES: '', REDIS_PASSWORD: '' };
+}
+
+/**
  * redis-server with an append-only file, so a restart keeps the queues (as a production
  * Redis must); `persistent: false` for one that restarts empty.
  */

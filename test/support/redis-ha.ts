@@ -148,6 +148,7 @@ export async function startSentinelGroup(name = 'bootlun'): Promise<SentinelGrou
       sentinelPassword,
       env: {
         REDIS_URL: '',
+        REDIS_CLUSTER_NODES: '',
         REDIS_SENTINELS: sentinels.map((s) => `127.0.0.1:${s.port}`).join(','),
         REDIS_SENTINEL_NAME: name,
         REDIS_PASSWORD: password,
@@ -172,6 +173,8 @@ export async function startSentinelGroup(name = 'bootlun'): Promise<SentinelGrou
 export interface RedisCluster {
   nodes: RedisProcess[];
   env: Record<string, string>;
+  /** Keys matching `pattern` on every master (SCAN is per node in a Cluster). */
+  keysMatching(pattern: string): Promise<string[]>;
   destroy(): Promise<void>;
 }
 
@@ -208,7 +211,27 @@ export async function startRedisCluster(): Promise<RedisCluster> {
     }, 30_000, 250);
     return {
       nodes,
-      env: { REDIS_URL: '', REDIS_CLUSTER_NODES: nodes.map((n) => `127.0.0.1:${n.port}`).join(',') },
+      env: { REDIS_URL: '', REDIS_SENTINELS: '', REDIS_SENTINEL_NAME: '', REDIS_SENTINEL_PASSWORD: '', REDIS_PASSWORD: '', REDIS_CLUSTER_NODES: nodes.map((n) => `127.0.0.1:${n.port}`).join(',') },
+      keysMatching: async (pattern) => {
+        const perNode = await Promise.all(
+          nodes.map(async (n) => {
+            const client = directClient(n.port);
+            try {
+              const found: string[] = [];
+              let cursor = '0';
+              do {
+                const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+                found.push(...keys);
+                cursor = next;
+              } while (cursor !== '0');
+              return found;
+            } finally {
+              client.disconnect();
+            }
+          }),
+        );
+        return perNode.flat();
+      },
       destroy: async () => {
         await Promise.all(nodes.map((p) => stopProcess(p, 'SIGKILL')));
         rmSync(dir, { recursive: true, force: true });

@@ -1,4 +1,5 @@
 import { createDatabase, defaultAdminUrl, dropDatabase, uniqueDatabaseName, withDatabase, type ScratchDatabase } from '@bootlun/db';
+import type { RedisCluster } from './redis-ha';
 
 /** Server on which every test run creates (and drops) its own databases. */
 export function testAdminUrl(): string {
@@ -36,6 +37,8 @@ interface TestRun {
   users: number;
   /** Set when the run goes through its own PgBouncer; stopped before the database is dropped. */
   stopPgBouncer?: () => Promise<void>;
+  /** Set when the run's queue is on its own Redis Cluster (npm run test:redis-cluster). */
+  redisCluster?: RedisCluster;
 }
 const holder = globalThis as { __bootlunTestRun?: TestRun };
 export const currentTestRun = (): TestRun | undefined => holder.__bootlunTestRun;

@@ -2,11 +2,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { backendBody, startApiHarness, unique, type ApiHarness } from '../support/api-harness';
-import { readCapacity } from '../support/iscsi-initiator';
+import { holdSession, readCapacity } from '../support/iscsi-initiator';
 import { readLun, writeLun, type IscsiReaderTarget } from '../support/iscsi-reader';
 import { patternImage } from '../support/lun-images';
-import { VmAgentRunner } from '@bootlun/exec';
-import { createThinSnapshot, removeThinSnapshot, snapshotVolumeName, stageRollback, swapInRollback } from '../../packages/targets/src/lvm/lvm.thin';
 import { waitForLun, waitForOperation } from '../support/stack';
 import { dumpScript, DUMP_ARGV } from '../../packages/targets/src/lio/rtslib-dump';
 import { waitFor } from '../support/wait-for';
@@ -382,14 +380,14 @@ describe('crash safety: the in-guest worker SIGKILLed in the middle of a create'
   }, 30 * 60_000);
 });
 
-describe('thin pool (issue 13): LV LUNs are thin LVs, clones are thin snapshots', () => {
+describe('thin pool (issue 13): LV LUNs are thin LVs, clones, snapshots and rollbacks are thin snapshots', () => {
   const POOL = 'pool0';
   const MiB = 1024 ** 2;
   const thinPrefix = `iqn.2026-12.io.bootlun.${unique('vt').replace('-', '')}`;
   let thinBackend: { id: string; name: string };
   let source: Lun;
   let clone: Lun;
-  let lvm: VmAgentRunner;
+  let snapClone: Lun;
   const target = (lun: Lun, node: Node): IscsiReaderTarget => ({ portal: portal(), targetIqn: lun.iqn, lun: LIO_LUN, initiator: node.initiator_iqn });
   const lvs = async () => JSON.parse(await vm.check(['lvs', '--reportformat', 'json', '--units', 'b', '--nosuffix', '-o', 'lv_name,lv_size,segtype,pool_lv,origin,data_percent', GUEST_VG])).report[0].lv as Array<{ lv_name: string; lv_size: string; segtype: string; pool_lv: string; origin: string; data_percent: string }>;
   const poolUsed = async () => Number((await lvs()).find((lv) => lv.lv_name === POOL)!.data_percent);
@@ -408,7 +406,6 @@ describe('thin pool (issue 13): LV LUNs are thin LVs, clones are thin snapshots'
   };
 
   beforeAll(async () => {
-    lvm = new VmAgentRunner(vm.agentSocket);
     // One backend per volume group and host: the thick block backend (its LUNs are gone by now) makes way for the thin one.
     await workers.get('block')!.stop();
     workers.delete('block');
@@ -425,8 +422,6 @@ describe('thin pool (issue 13): LV LUNs are thin LVs, clones are thin snapshots'
     workers.set('thin', await GuestWorker.start(vm, 'thin', { ...guestWorkerEnv(), STORAGE_BACKEND: thinBackend.name, HEARTBEAT_INTERVAL_MS: '1000' }));
   }, 10 * 60_000);
 
-  afterAll(() => lvm?.close());
-
   it("reports the pool's data as its capacity and clones by thin snapshot", async () => {
     const pool = (await lvs()).find((lv) => lv.lv_name === POOL)!;
     expect(pool.segtype).toBe('thin-pool');
@@ -434,7 +429,7 @@ describe('thin pool (issue 13): LV LUNs are thin LVs, clones are thin snapshots'
       const b = (await h.as('viewer').get(`/api/v1/storage/backends/${thinBackend.id}`)).body.data;
       return b.status === 'online' && b.stats.source ? b : undefined;
     }, 60_000, 500);
-    expect(backend.capabilities.clone).toBe('thin');
+    expect(backend.capabilities).toEqual({ clone: 'thin', snapshot: 'thin' });
     expect(backend.config.thin_pool).toBe(POOL);
     expect(backend.stats).toMatchObject({ source: 'thin_pool', total_bytes: Number(pool.lv_size) });
     expect(backend.stats.used_bytes + backend.stats.free_bytes).toBe(Number(pool.lv_size));
@@ -473,41 +468,91 @@ describe('thin pool (issue 13): LV LUNs are thin LVs, clones are thin snapshots'
     expect((await readLun(target(source, nodeA), 0, 64 * 1024)).equals(patternImage(64 * 1024, 'source'))).toBe(true);
   });
 
-  it('thin primitives for snapshots: snapshot, then a live-staged rollback swapped in with the backstore detached', async () => {
-    const lun = { volumeGroup: GUEST_VG, volumeName: `bootlun-${source.id}` };
-    const snap = { volumeGroup: GUEST_VG, volumeName: snapshotVolumeName('0d0d0d0d-0000-4000-8000-000000000001') };
-    expect(await createThinSnapshot(lvm, lun, snap, POOL, { writable: false })).toEqual({ created: true, sizeBytes: GiB });
+  it('snapshot through the API (a thin LV, taken live), write, rollback (refused while assigned, forced), read the snapshot back through the initiator', async () => {
+    const taken = await h.as('operator').post(`/api/v1/storage/luns/${source.id}/snapshots`, { name: 'before' });
+    expect(taken.status).toBe(202);
+    const snapshot = taken.body.data as { id: string; operation_id: string };
+    await timed('thin: snapshot (POST → ready)', () => waitForOperation(h, snapshot.operation_id, ['succeeded'], OP_TIMEOUT));
+    expect((await h.as('viewer').get(`/api/v1/storage/luns/${source.id}/snapshots/${snapshot.id}`)).body.data).toMatchObject({ status: 'ready', method: 'thin', error_message: null });
+    const snapLv = `bootlun-snap-${source.id}-${snapshot.id}`;
+    expect((await lvs()).find((lv) => lv.lv_name === snapLv)).toMatchObject({ segtype: 'thin', pool_lv: POOL, origin: `bootlun-${source.id}`, lv_size: String(GiB) });
     // Taken while LIO exports the origin: inactive, read-only, skipped at activation.
-    expect((await vm.check(['lvs', '--noheadings', '-o', 'lv_attr', `${GUEST_VG}/${snap.volumeName}`])).trim()).toMatch(/^Vri---tz-k$/);
+    expect((await vm.check(['lvs', '--noheadings', '-o', 'lv_attr', `${GUEST_VG}/${snapLv}`])).trim()).toMatch(/^Vri---tz-k$/);
     await writeLun(target(source, nodeA), 0, patternImage(64 * 1024, 'after'));
 
-    await stageRollback(lvm, lun, snap, POOL, GiB);
-    // The swap needs the LV closed: remove the target and the block backstore (as a rollback job would), swap, reconcile puts them back.
-    await vm.check(['targetcli'], ['set global auto_save_on_exit=false', `/iscsi delete ${source.iqn.toLowerCase()}`, `/backstores/block delete ${lun.volumeName}`, 'exit'].join('\n') + '\n');
-    await swapInRollback(lvm, lun, POOL);
-    const res = await h.as('operator').post(`/api/v1/storage/backends/${thinBackend.id}/reconcile`);
-    expect(res.status).toBe(202);
-    const report = await waitForOperation(h, res.body.data.id, ['succeeded'], OP_TIMEOUT);
-    expect(report.result.repaired.map((r: { lun: string }) => r.lun)).toContain(source.name);
+    const refused = await h.as('operator').post(`/api/v1/storage/luns/${source.id}/rollback`, { snapshot_id: snapshot.id });
+    expect(refused.status).toBe(409);
+    const rollback = await h.as('operator').post(`/api/v1/storage/luns/${source.id}/rollback`, { snapshot_id: snapshot.id, force: true });
+    expect(rollback.status).toBe(202);
+    const done = await timed('thin: rollback (POST → succeeded)', () => waitForOperation(h, rollback.body.data.operation_id, ['succeeded'], OP_TIMEOUT));
+    expect(done.result).toMatchObject({ snapshot_id: snapshot.id, method: 'thin', forced: true });
+    expect(await h.as('viewer').get(`/api/v1/storage/luns/${source.id}`).then((r) => r.body.data)).toMatchObject({ status: 'active', error_message: null });
     expect((await readLun(target(source, nodeA), 0, 64 * 1024)).equals(patternImage(64 * 1024, 'source'))).toBe(true);
+    expect((await readLun(target(source, nodeA), 16 * MiB, MiB)).equals(Buffer.alloc(MiB, 0x5a))).toBe(true);
+    // The LUN's LV is the swapped-in one (a snapshot of the snapshot); nothing staged is left; the snapshot stays for another rollback.
+    const after = await lvs();
+    expect(after.find((lv) => lv.lv_name === `bootlun-${source.id}`)).toMatchObject({ segtype: 'thin', pool_lv: POOL, origin: snapLv, lv_size: String(GiB) });
+    expect(after.map((lv) => lv.lv_name).filter((n) => n.startsWith('bootlun-rollback-'))).toEqual([]);
+    expect(after.map((lv) => lv.lv_name)).toContain(snapLv);
     // The clone never saw any of it.
     expect((await readLun(target(clone, nodeB), 0, 64 * 1024)).equals(patternImage(64 * 1024, 'clone'))).toBe(true);
-    await removeThinSnapshot(lvm, snap);
-    expect((await lvs()).map((lv) => lv.lv_name).filter((n) => n.startsWith('bootlun-snap-') || n.startsWith('bootlun-rollback-'))).toEqual([]);
+    // Reconcile finds nothing to repair and takes neither the snapshot LV nor the LUN for an orphan.
+    const check = await h.as('operator').post(`/api/v1/storage/backends/${thinBackend.id}/reconcile`);
+    const report = await waitForOperation(h, check.body.data.id, ['succeeded'], OP_TIMEOUT);
+    expect(report.result).toMatchObject({ repaired: [], lost_backings: [], orphan_backings: [], failed: [] });
+
+    // A clone from the snapshot: its data, a thin snapshot of the snapshot LV, independent of the LUN.
+    const made = await h.as('operator').post('/api/v1/storage/luns', { name: unique('vmsnapclone'), source: { snapshot_id: snapshot.id }, purpose: 'boot_from_san' });
+    expect(made.status).toBe(202);
+    snapClone = made.body.data;
+    expect(await timed('thin: clone from snapshot (POST → ready)', () => waitForLun(h, snapClone.id, (l) => l.status !== 'creating', OP_TIMEOUT))).toMatchObject({ status: 'ready', source_snapshot_id: snapshot.id });
+    expect((await lvs()).find((lv) => lv.lv_name === `bootlun-${snapClone.id}`)).toMatchObject({ segtype: 'thin', pool_lv: POOL, origin: snapLv });
+    expect((await unassign(clone)).status).toBe('ready');
+    expect(await assignTo(snapClone, nodeB)).toMatchObject({ status: 'active' });
+    expect((await readLun(target(snapClone, nodeB), 0, 64 * 1024)).equals(patternImage(64 * 1024, 'source'))).toBe(true);
+    await writeLun(target(snapClone, nodeB), 0, patternImage(64 * 1024, 'snapclone'));
+    expect((await readLun(target(source, nodeA), 0, 64 * 1024)).equals(patternImage(64 * 1024, 'source'))).toBe(true);
+
+    // Deleting the snapshot removes its LV; the clone made from it keeps its data.
+    const del = await h.as('operator').delete(`/api/v1/storage/luns/${source.id}/snapshots/${snapshot.id}`);
+    expect(del.status).toBe(202);
+    await waitForOperation(h, del.body.data.operation_id, ['succeeded'], OP_TIMEOUT);
+    expect((await lvs()).map((lv) => lv.lv_name)).not.toContain(snapLv);
+    expect((await readLun(target(snapClone, nodeB), 0, 64 * 1024)).equals(patternImage(64 * 1024, 'snapclone'))).toBe(true);
+
+    // One more snapshot, left for the LUN's delete to remove.
+    const kept = await h.as('operator').post(`/api/v1/storage/luns/${source.id}/snapshots`, { name: 'kept' });
+    expect(kept.status).toBe(202);
+    await waitForOperation(h, kept.body.data.operation_id, ['succeeded'], OP_TIMEOUT);
+    expect((await lvs()).map((lv) => lv.lv_name)).toContain(`bootlun-snap-${source.id}-${kept.body.data.id}`);
+  });
+
+  it("LIO shows a logged-in initiator in its ACL's configfs info, as the worker's session check reads it", async () => {
+    const info = `/sys/kernel/config/target/iscsi/${source.iqn.toLowerCase()}/tpgt_1/acls/${nodeA.initiator_iqn}/info`;
+    const read = async () => (await vm.check(['cat', info])).trim();
+    expect(await read()).toMatch(/^No active iSCSI Session/);
+    const session = await holdSession(target(source, nodeA), async () => !(await read()).startsWith('No active'));
+    try {
+      expect(await read()).toContain(nodeA.initiator_iqn);
+    } finally {
+      session.kill('SIGKILL');
+    }
+    await waitFor('the session to end', async () => ((await read()).startsWith('No active') ? true : undefined), 30_000, 200);
   });
 
   it('deleting the source (a template) while its clone exists is refused; the clone, then the source, delete cleanly', async () => {
-    await Promise.all([unassign(source), unassign(clone)]);
+    await Promise.all([unassign(source), unassign(snapClone)]);
     const templ = await h.as('operator').patch(`/api/v1/storage/luns/${source.id}`, { template: true });
     // Marking a template may need no host change (200) or queue one (202).
     expect([200, 202]).toContain(templ.status);
     if (templ.body.data.operation_id) await waitForOperation(h, templ.body.data.operation_id, ['succeeded'], OP_TIMEOUT);
     expect((await h.as('operator').delete(`/api/v1/storage/luns/${source.id}`)).status).toBe(409);
-    for (const lun of [clone, source]) {
+    for (const lun of [clone, snapClone, source]) {
       const del = await h.as('operator').delete(`/api/v1/storage/luns/${lun.id}`);
       expect(del.status).toBe(202);
       await waitForOperation(h, del.body.data.operation_id, ['succeeded'], OP_TIMEOUT);
     }
+    // The source's snapshot LVs went with it.
     expect((await lvs()).map((lv) => lv.lv_name).filter((n) => n.startsWith('bootlun-'))).toEqual([]);
     await workers.get('thin')!.stop();
     workers.delete('thin');

@@ -3,7 +3,7 @@ import type { WorkerDeps } from '@bootlun/core';
 import { parseCommandTransport, SpawnRunner, VmAgentRunner, type CommandRunner } from '@bootlun/exec';
 import { BACKOFF_TYPE, JOB_NAMES, queueNameFor, ReconcileSchedule } from '@bootlun/jobs';
 import { createLogger, createServices, DEFAULT_POOL_MAX, prepareSealedSecrets } from '@bootlun/runtime';
-import { backingFor, createTargetDriver, FileSnapshotStore, LocalBackingCloner, LocalImageImporter, LvmThinCloner, probeCloneMethod } from '@bootlun/targets';
+import { backingFor, createTargetDriver, FileSnapshotStore, LocalBackingCloner, LocalImageImporter, LvmThinCloner, probeCloneMethod, ThinSnapshotStore } from '@bootlun/targets';
 import { withFaults } from './faults';
 import { Heartbeat } from './heartbeat';
 import { createWorkerMetrics } from './metrics';
@@ -54,10 +54,14 @@ async function main(): Promise<void> {
   const readCloneMethod = cloneMethodReader(backend.config, clones !== undefined, (dir) => probeCloneMethod(dir));
   // Probed once now, before any job: the probe's two scratch files never sit beside a job's work.
   await readCloneMethod();
-  // Snapshots are copies of backing files (a reflink where the probe found one), on the storage host only;
-  // volume backends have none until thin-pool snapshots exist.
-  const snapshots =
-    local && !env.COMMAND_PREFIX && backend.config.backingstore_type === 'file' ? new FileSnapshotStore(backend.config.backingstore_path, { runner, cloneMethod: readCloneMethod }) : undefined;
+  // Snapshots of a thin-pool backend are thin snapshot LVs (LVM commands, so through any transport);
+  // of a file backend, copies of backing files (a reflink where the probe found one), on the storage host only;
+  // thick volumes have none.
+  const snapshots = thinPool
+    ? new ThinSnapshotStore({ runner, volumeGroup: backend.config.backingstore_path, thinPool })
+    : local && !env.COMMAND_PREFIX && backend.config.backingstore_type === 'file'
+      ? new FileSnapshotStore(backend.config.backingstore_path, { runner, cloneMethod: readCloneMethod })
+      : undefined;
 
   const metrics = createWorkerMetrics(backend.name);
 

@@ -91,10 +91,10 @@ export const backendResponse = z.object({
           'how a clone (POST /storage/luns with source) is made: reflink (the filesystem shares blocks copy-on-write: instant), copy (a sparse full copy), thin (a thin snapshot in the backend\'s LVM thin pool: instant), none (cannot clone: LVM backends without thin_pool). Null until the worker has probed the backing directory. Clones are independent at once: writes never show in the source, and the source\'s data may go',
         ),
       snapshot: z
-        .enum(['reflink', 'copy', 'none'])
+        .enum(['reflink', 'copy', 'thin', 'none'])
         .nullable()
         .describe(
-          'how a snapshot (POST /storage/luns/{id}/snapshots) and a rollback are made: reflink (instant, blocks shared copy-on-write), copy (a sparse full copy of the backing file), none (cannot: LVM backends need a thin pool, not available yet). Null until the worker has probed the backing directory',
+          'how a snapshot (POST /storage/luns/{id}/snapshots) and a rollback are made: reflink (instant, blocks shared copy-on-write), copy (a sparse full copy of the backing file), thin (a thin snapshot in the backend\'s LVM thin pool: instant; a rollback swaps a new thin volume in under the LUN, removing its target for a moment), none (cannot: LVM backends without thin_pool). Null until the worker has probed the backing directory',
         ),
     })
     .describe('what the backend can do beyond plain LUNs'),

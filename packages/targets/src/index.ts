@@ -3,7 +3,7 @@ export { LioDriver, DEFAULT_SAVECONFIG_PATH, type LioDriverOptions } from './lio
 export { LioConfigfsDriver, type LioConfigfsDriverOptions } from './lio-configfs/lio-configfs.driver';
 export { NodeConfigfs, CONFIGFS_TARGET_ROOT, type ConfigfsPort } from './lio-configfs/configfs.port';
 export { ensureVolume, listVolumes, removeVolume } from './lvm/lvm.volumes';
-export { createThinSnapshot, removeThinSnapshot, snapshotVolumeName, stageRollback, swapInRollback, thinPoolSpace, type ThinSnapshotResult } from './lvm/lvm.thin';
+export { createThinSnapshot, listSnapshotVolumes, removeThinSnapshot, snapshotVolumeName, stageRollback, swapInRollback, thinPoolSpace, type ThinSnapshotResult } from './lvm/lvm.thin';
 export { LvmThinCloner } from './lvm/thin-clone';
 export type { LogicalVolume } from './lvm/lvm.parse';
 export { TgtDriver, type TgtDriverOptions } from './tgt/tgt.driver';
@@ -14,3 +14,4 @@ export { LocalBackingFiles, RunnerBackingFiles, type BackingFiles } from './tgt/
 export { LocalImageImporter, type LocalImageImporterOptions } from './import/local-image-importer';
 export { LocalBackingCloner, probeCloneMethod, type LocalBackingClonerOptions } from './clone/file-clone';
 export { FileSnapshotStore, SNAPSHOT_DIR, snapshotFileOf, type FileSnapshotStoreOptions } from './snapshot/file-snapshot-store';
+export { ThinSnapshotStore } from './snapshot/thin-snapshot-store';

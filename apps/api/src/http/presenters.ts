@@ -59,9 +59,9 @@ export function presentBackendStats(s: BackendStats): BackendStatsResponse {
 }
 
 /** The stored config plus PureBoot's iSCSI fields: `target`/`port` (the portal initiators use) and `chap_enabled`. */
-/** Snapshots copy backing files the way clones do, so a file backend snapshots as it clones; volume backends cannot yet (thin pool snapshots are not built). */
-function snapshotMethodOf(b: Backend): 'reflink' | 'copy' | 'none' | null {
-  if (b.config.backingstore_type === 'block') return 'none';
+/** Snapshots copy backing files the way clones do, so a file backend snapshots as it clones; a volume backend takes thin snapshots in its thin pool, and none without one. */
+function snapshotMethodOf(b: Backend): 'reflink' | 'copy' | 'thin' | 'none' | null {
+  if (b.config.backingstore_type === 'block') return b.config.thin_pool ? 'thin' : 'none';
   const clone = b.stats.capacity?.clone;
   return clone === 'reflink' || clone === 'copy' || clone === 'none' ? clone : null;
 }

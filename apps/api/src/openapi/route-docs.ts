@@ -102,7 +102,7 @@ const SNAPSHOTS = [
   'A snapshot is a point-in-time copy of the LUN\'s data on its storage host, kept until it is deleted; the LUN keeps serving meanwhile.',
   'On file backends the worker makes a reflink copy of the backing file where the filesystem supports it (XFS, btrfs: instant, and one instant of the disk even while a node writes), otherwise a sparse full copy (time grows with the data; a copy of a disk being written is not one instant of it, so snapshot an assigned LUN on such a backend with its node shut down).',
   'The backend\'s `capabilities.snapshot` says which. Snapshot data lives under `<backingstore_path>/.snapshots/<lun id>/`, apart from the LUN backing files, so reconcile and the orphan sweep never take it for one.',
-  'LVM backends answer 409 `not_supported`: snapshots need a thin pool, which is not available yet.',
+  'On LVM backends with a `thin_pool` a snapshot is a thin snapshot LV of the LUN\'s LV in the pool (`bootlun-snap-<lun id>-<snapshot id>`: instant, one instant of the disk even while a node writes); reconcile and the orphan sweep never take it for a LUN. Thick LVM backends answer 409 `not_supported`: snapshots need a thin pool.',
   'The reply is the snapshot (status creating) and its `operation_id`; the snapshot turns ready (with `method`) or error (with `error_message`) when the worker is done.',
   '`name` defaults to snap-<UTC time>; a name the LUN\'s snapshots already use is 409 naming `name`. 409 while the LUN is not ready or active, or while an import or rollback is rewriting it.',
   'Deleting the LUN deletes its snapshots with it (data first, then the rows).',
@@ -116,7 +116,8 @@ const SNAPSHOT_DELETE = [
 
 const ROLLBACK = [
   'Rewrites the LUN\'s data with the snapshot\'s, in place: the very backing file the target has open is rewritten (a reflink over it, or emptied and refilled with the snapshot\'s non-zero blocks), so initiators that log in afterwards read the snapshot\'s data. The LUN keeps its size (past the snapshot\'s size it reads zeros), its status, target, ACL and CHAP.',
-  'While the LUN is assigned to a node the answer is 409 `lun_in_use` unless `force: true`. The worker checks again before writing: unless forced, a LUN assigned since the request, or an initiator logged in to the target (a live session the target daemon reports: tgt\'s I_T nexus), fails the operation and nothing is changed.',
+  'On a thin pool the worker stages a writable thin snapshot of the snapshot while the LUN serves, then removes the LUN\'s target and backstore for a moment, puts the staged volume in place of the LUN\'s and exports it again (same IQN, ACL and CHAP); a retried rollback resumes where the last attempt stopped.',
+  'While the LUN is assigned to a node the answer is 409 `lun_in_use` unless `force: true`. The worker checks again before writing: unless forced, a LUN assigned since the request, or an initiator logged in to the target (a live session the target daemon reports: tgt\'s I_T nexus, LIO\'s session on the initiator\'s ACL), fails the operation and nothing is changed.',
   'With force the disk changes under a running node, whose own caches then disagree with it: use it with the node powered off or about to reboot.',
   '400 naming `snapshot_id` when it is not one of this LUN\'s snapshots; 409 while the snapshot is not ready or the LUN has an operation in flight. Assign is refused (409) until the rollback is over.',
   'A rollback that fails after it began writing says so in the LUN\'s `error_message`; roll back again to finish it.',

@@ -31,15 +31,15 @@ function newOperation(deps: CoreDeps, kind: OperationKind, lun: LunView, params:
 }
 
 /**
- * Snapshots are copies of backing files for now: volume (LVM) backends need a thin pool,
- * which is not built yet, so they say so instead of accepting work no worker can do.
+ * Snapshots are copies of backing files, or thin snapshots in a backend's thin pool: thick
+ * volume (LVM) backends say so instead of accepting work no worker can do.
  */
 export async function assertSnapshotsSupported(deps: CoreDeps, backendId: string, field?: string): Promise<void> {
   const backend = await deps.repos.backends.getRef(backendId);
   if (!backend) throw new NotFoundError('storage backend', backendId);
-  if (backend.config.backingstore_type !== 'file') {
+  if (backend.config.backingstore_type === 'block' && !backend.config.thin_pool) {
     throw new NotSupportedError(
-      `storage backend ${backend.name} keeps LUNs on LVM volumes: snapshots need a thin pool, which is not available yet (its capabilities.snapshot is none)`,
+      `storage backend ${backend.name} keeps LUNs on thick LVM volumes: snapshots need a thin pool (backend config thin_pool; its capabilities.snapshot is none)`,
       field ? [{ field, message: 'its backend cannot take snapshots' }] : [],
     );
   }
@@ -53,7 +53,7 @@ export function defaultSnapshotName(now: Date): string {
 /**
  * POST /storage/luns/{id}/snapshots: records the snapshot (creating) and its operation; the
  * worker copies the LUN's backing store (a reflink where the filesystem can, else a sparse
- * copy) and marks it ready. Allowed while the LUN is assigned: a reflink is one instant of
+ * copy; a thin snapshot in a thin pool) and marks it ready. Allowed while the LUN is assigned: a reflink is one instant of
  * the disk; a sparse copy of a disk being written is not, which the API docs say.
  */
 export async function createSnapshot(deps: CoreDeps, lunId: string, input: CreateSnapshotBody, now = new Date()): Promise<SnapshotChangeResult> {
@@ -80,8 +80,8 @@ export async function getSnapshot(deps: CoreDeps, lunId: string, snapshotId: str
 
 /**
  * DELETE /storage/luns/{id}/snapshots/{snapshot_id}: the worker removes the data, then the
- * row. Clones made from the snapshot do not hold it back: on file backends they are
- * independent copies from the moment their create finished.
+ * row. Clones made from the snapshot do not hold it back: they are independent copies (or
+ * thin snapshots, which keep no reference to their origin) from the moment their create finished.
  */
 export async function deleteSnapshot(deps: CoreDeps, lunId: string, snapshotId: string): Promise<SnapshotChangeResult> {
   const lun = await loadLun(deps, lunId);
@@ -93,7 +93,8 @@ export async function deleteSnapshot(deps: CoreDeps, lunId: string, snapshotId: 
 
 /**
  * POST /storage/luns/{id}/rollback: the worker rewrites the LUN's backing store with the
- * snapshot's data in place (the target keeps serving the same file). Refused while the LUN
+ * snapshot's data in place (the target keeps serving the same file), or on a thin pool
+ * swaps a new volume in under the LUN with its target briefly removed. Refused while the LUN
  * is assigned unless forced; the worker refuses too while an initiator is logged in to the
  * target, unless forced. Like an import it changes data, not desired state: the LUN keeps
  * its status, and assign is refused until the rollback is over.

@@ -30,6 +30,7 @@ import { applyOp, removeIscsiTarget, removeStorageObject } from './configfs.appl
 import { NodeConfigfs, type ConfigfsPort } from './configfs.port';
 import { describe, halfMade, planConfigfsTarget, type ConfigfsOp } from './configfs.plan';
 import { readConfigfsState, readIscsiTargets, readStorageObjects, type ConfigfsState } from './configfs.read';
+import { readLiveSessions } from './configfs.sessions';
 import { buildSaveconfig, renderSaveconfig, savedSecrets } from './saveconfig.build';
 import { readSaveconfig, writeSaveconfigAtomically } from './saveconfig.file';
 
@@ -153,6 +154,11 @@ export class LioConfigfsDriver implements TargetDriver {
     await ctx.step(`delete ${backingPath(backing)}`, 70);
     if (backing.kind === 'file') await fs.rm(backing.path, { force: true });
     else await removeVolume(this.options.runner, backing);
+  }
+
+  /** Initiators with a session on target `iqn` (ACL info and dynamic sessions in configfs). */
+  liveSessions(iqn: string): Promise<string[]> {
+    return readLiveSessions(this.configfs, iqn);
   }
 
   async listTargets(iqnPrefix: string): Promise<ObservedTarget[]> {

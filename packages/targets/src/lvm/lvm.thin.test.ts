@@ -84,7 +84,7 @@ describe('thin LVs and snapshots', () => {
   });
 
   it('removes a snapshot by its snapshot name only; one already gone counts as removed', async () => {
-    expect(snapshotVolumeName('5b7a')).toBe('bootlun-snap-5b7a');
+    expect(snapshotVolumeName({ lunId: 'aaaa', snapshotId: '5b7a' })).toBe('bootlun-snap-aaaa-5b7a');
     const runner = host({ others: { lvremove: MISSING } });
     await removeThinSnapshot(runner, ref('bootlun-snap-5b7a'));
     expect(runner.commandLines).toEqual(['lvremove --yes bootlun/bootlun-snap-5b7a']);

@@ -97,9 +97,30 @@ export async function removeThinSnapshot(runner: CommandRunner, snapshot: Volume
   fail(removed);
 }
 
-/** The LV name of a snapshot: `bootlun-snap-<snapshot id>`, never mistaken for a LUN's backing store. */
-export function snapshotVolumeName(snapshotId: string): string {
-  return `${SNAPSHOT_VOLUME_PREFIX}${snapshotId}`;
+/**
+ * The LV name of a snapshot: `bootlun-snap-<lun id>-<snapshot id>`, never mistaken for a
+ * LUN's backing store. The LUN id in the name lets a LUN's delete find every snapshot of
+ * it from the host alone, as a file backend's per-LUN snapshot directory does.
+ */
+export function snapshotVolumeName(ref: { lunId: string; snapshotId: string }): string {
+  return `${snapshotVolumePrefix(ref.lunId)}${ref.snapshotId}`;
+}
+
+function snapshotVolumePrefix(lunId: string): string {
+  return `${SNAPSHOT_VOLUME_PREFIX}${lunId}-`;
+}
+
+/** The snapshot LVs of one LUN in `volumeGroup` (by name); none when the VG is gone. */
+export async function listSnapshotVolumes(runner: CommandRunner, volumeGroup: string, lunId: string): Promise<VolumeRef[]> {
+  const result = await run(runner, lvsThinArgv(volumeGroup));
+  if (result.code !== 0) {
+    if (classifyLvmError(result.stderr) === 'vg-missing') return [];
+    fail(result);
+  }
+  const prefix = snapshotVolumePrefix(lunId);
+  return parseLvsThinJson(result.stdout)
+    .filter((lv) => lv.volumeName.startsWith(prefix))
+    .map((lv) => ({ volumeGroup: lv.volumeGroup, volumeName: lv.volumeName }));
 }
 
 /** Where a rollback builds a LUN's new volume before the swap: `bootlun-rollback-<lun id>`. */
@@ -148,6 +169,25 @@ export async function swapInRollback(runner: CommandRunner, lun: VolumeRef, pool
   }
   const renamed = await run(runner, lvrenameArgv(staged, lun.volumeName));
   if (renamed.code !== 0) fail(renamed);
+}
+
+/**
+ * Before a rollback stages anything: a staged volume left by an attempt that never swapped
+ * it in (the LUN's LV is still there) is removed, as it may hold another snapshot's data;
+ * one left by an attempt that crashed mid-swap (the LUN's LV is gone) is the LUN's only
+ * data and is swapped in now. Either way the LUN's LV exists afterwards, with no staged
+ * volume beside it, unless there was neither.
+ */
+export async function settleInterruptedRollback(runner: CommandRunner, lun: VolumeRef, pool: string): Promise<'none' | 'discarded' | 'swapped'> {
+  const staged = { volumeGroup: lun.volumeGroup, volumeName: rollbackVolumeName(lun.volumeName) };
+  if (!(await describeVolume(runner, staged))) return 'none';
+  if (!(await describeVolume(runner, lun))) {
+    await swapInRollback(runner, lun, pool);
+    return 'swapped';
+  }
+  const removed = await run(runner, lvremoveArgv(staged));
+  if (removed.code !== 0 && classifyLvmError(removed.stderr) !== 'lv-missing') fail(removed);
+  return 'discarded';
 }
 
 /**

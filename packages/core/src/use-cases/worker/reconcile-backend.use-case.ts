@@ -130,8 +130,10 @@ export async function reconcileBackend(deps: WorkerDeps, ctx: StepContext, optio
   await ctx.step('find strays', 50);
   await sweepStrays(deps, ctx, luns, [...live.keys()], stores, report);
 
-  const changed = report.repaired.length > 0 || [...report.strayTargets, ...report.orphanBackings].some((f) => f.action === 'removed');
-  if (changed && !dryRun) deps.requestPersist();
+  // Saved even when nothing changed: a worker killed between a job and its deferred save
+  // left the host's saved configuration behind what is live, and the kernel (or tgtd) agreeing
+  // with the database says nothing about the file a reboot restores from.
+  if (!dryRun) deps.requestPersist();
   deps.log('info', 'reconcile finished', {
     dryRun,
     repaired: report.repaired.length,

@@ -9,15 +9,17 @@ const lun = { id: 'lun-1', name: 'web-1', iqn: 'iqn.2026-11.io.bootlun:web-1', s
 const snapshot: LunSnapshot = { id: 'snap-1', lunId: 'lun-1', name: 'before', sizeGb: 1, status: 'ready', method: null, errorMessage: null, createdAt: new Date(), updatedAt: new Date() };
 const opOf = (kind: Operation['kind'], params: Operation['params'] = { snapshotId: 'snap-1' }) => ({ id: 'op-1', kind, lunGeneration: 7, params }) as unknown as Operation;
 
-function setup(options: { sessions?: string[]; snapshot?: LunSnapshot | null; failRestore?: Error } = {}) {
+function setup(options: { sessions?: string[]; snapshot?: LunSnapshot | null; failRestore?: Error; detaches?: boolean } = {}) {
   const calls: string[] = [];
   const lunWrites: LunPatch[] = [];
   const snapshotWrites: SnapshotPatch[] = [];
   const opWrites: OperationPatch[] = [];
   const store: SnapshotStore = {
     create: async (ref, backing) => (calls.push(`create ${ref.snapshotId} from ${JSON.stringify(backing)}`), { method: 'copy', bytes: GIB }),
-    restore: async (ref, backing, size) => {
+    restore: async (ref, backing, size, hooks) => {
       calls.push(`restore ${ref.snapshotId} into ${JSON.stringify(backing)} size ${size}`);
+      // A thin store detaches the LUN once its new volume is staged, then swaps.
+      if (options.detaches) await hooks.detach();
       if (options.failRestore) throw options.failRestore;
       return { method: 'copy', bytes: GIB };
     },
@@ -34,12 +36,20 @@ function setup(options: { sessions?: string[]; snapshot?: LunSnapshot | null; fa
     },
     luns: { writeBack: async (_id: string, generation: number, patch: LunPatch) => (expect(generation).toBe(7), lunWrites.push(patch), true) },
     operations: { update: async (_id: string, patch: OperationPatch) => (opWrites.push(patch), {}) },
+    hostObjects: { claim: async () => undefined, release: async () => undefined },
+    nodes: { get: async () => null },
   } as unknown as Repositories;
   const deps = {
     repos,
     snapshots: store,
     backend: { config: { backingstore_type: 'file' } },
-    driver: { liveSessions: async (iqn: string) => (calls.push(`sessions ${iqn}`), options.sessions ?? []) },
+    driver: {
+      liveSessions: async (iqn: string) => (calls.push(`sessions ${iqn}`), options.sessions ?? []),
+      removeTarget: async (iqn: string) => void calls.push(`remove target ${iqn}`),
+      removeBacking: async (backing: unknown) => void calls.push(`remove backing ${JSON.stringify(backing)}`),
+      converge: async (desired: { iqn: string; createBacking: boolean }) => (calls.push(`converge ${desired.iqn} createBacking=${desired.createBacking}`), { lunNumber: 0 }),
+    },
+    requestPersist: () => void calls.push('persist'),
     backingFor: (id: string) => ({ kind: 'file', path: `/srv/luns/bootlun-${id}.img` }),
     log: () => undefined,
   } as unknown as WorkerDeps;
@@ -75,6 +85,33 @@ describe('rollBackToSnapshot (worker use case)', () => {
     await expect(rollBackToSnapshot(setup().deps, opOf('rollback'), { ...lun, assignedNodeId: 'node-1' }, setup().ctx)).rejects.toThrow(/assigned to a node after the rollback was requested/);
     await expect(rollBackToSnapshot(setup({ snapshot: null }).deps, opOf('rollback'), lun, setup().ctx)).rejects.toThrow(/deleted before the rollback ran/);
     await expect(rollBackToSnapshot(setup({ snapshot: { ...snapshot, status: 'deleting' } }).deps, opOf('rollback'), lun, setup().ctx)).rejects.toThrow(/is deleting/);
+  });
+
+  it('a store that swaps volumes detaches the LUN (target, then backing store) and gets it exported again over the swapped-in data', async () => {
+    const s = setup({ detaches: true });
+    await rollBackToSnapshot(s.deps, opOf('rollback'), lun, s.ctx);
+    expect(s.calls).toEqual([
+      `sessions ${lun.iqn}`,
+      expect.stringMatching(/^restore snap-1/),
+      `remove target ${lun.iqn}`,
+      'remove backing {"kind":"file","path":"/srv/luns/bootlun-lun-1.img"}',
+      `converge ${lun.iqn} createBacking=false`,
+      'persist',
+    ]);
+    expect(s.lunWrites).toEqual([{ errorMessage: null }]);
+  });
+
+  it('exports a detached LUN again when the swap fails, and still fails the attempt', async () => {
+    const s = setup({ detaches: true, failRestore: new Error('lvrename: EIO') });
+    await expect(rollBackToSnapshot(s.deps, opOf('rollback'), lun, s.ctx)).rejects.toThrow('EIO');
+    expect(s.calls.slice(-2)).toEqual([`converge ${lun.iqn} createBacking=false`, 'persist']);
+    expect(s.lunWrites).toEqual([{ errorMessage: expect.stringMatching(/may be partly restored.*EIO/) }]);
+  });
+
+  it('a store that restores in place is never detached or converged', async () => {
+    const s = setup();
+    await rollBackToSnapshot(s.deps, opOf('rollback'), lun, s.ctx);
+    expect(s.calls.some((c) => c.startsWith('remove') || c.startsWith('converge'))).toBe(false);
   });
 
   it('says on the LUN that a restore that failed may have left its data partly restored', async () => {

@@ -1,5 +1,7 @@
 import type { Lun, LunSnapshot, Operation } from '../../domain/model';
-import { PermanentTargetError, type CloneHooks, type SnapshotRef, type StepContext } from '../../ports';
+import { PermanentTargetError, type CloneHooks, type RestoreHooks, type SnapshotRef, type StepContext } from '../../ports';
+import { desiredTargetFor } from './desired-target';
+import { convergeTarget, removeBacking, removeTarget } from './host-objects';
 import type { WorkerDeps } from './worker-deps';
 
 const GIB = 1024 ** 3;
@@ -75,7 +77,8 @@ export async function removeSnapshot(deps: WorkerDeps, op: Operation, lun: Lun, 
 }
 
 /**
- * rollback: the LUN's backing store gets the snapshot's data, in place. Unless forced, a
+ * rollback: the LUN's backing store gets the snapshot's data (in place on files; on a thin
+ * pool a new volume swapped in with the LUN detached, then exported again). Unless forced, a
  * LUN assigned since the request, or a target with an initiator logged in (a session left
  * from before an unassign, or a login the API cannot see), stops it before anything is
  * written: the initiator's caches would disagree with the disk.
@@ -94,17 +97,38 @@ export async function rollBackToSnapshot(deps: WorkerDeps, op: Operation, lun: L
     }
   }
   await ctx.step(`restore snapshot ${snapshot.name}`, 5);
+  // A store that swaps volumes (thin pool) detaches the LUN from its target first; it is
+  // exported again below whatever the restore did, so the LUN serves whichever data it has.
+  let detached = false;
+  const hooks: RestoreHooks = {
+    ...hooksFor(ctx, `restore snapshot ${snapshot.name}`),
+    detach: async () => {
+      detached = true;
+      await ctx.step('detach the LUN from its target', 60);
+      await removeTarget(deps, lun.iqn, ctx);
+      await removeBacking(deps, deps.backingFor(lun.id), ctx);
+    },
+  };
   let result;
   try {
-    result = await store.restore(refOf(snapshot), deps.backingFor(lun.id), lun.sizeGb * GIB, hooksFor(ctx, `restore snapshot ${snapshot.name}`));
+    result = await store.restore(refOf(snapshot), deps.backingFor(lun.id), lun.sizeGb * GIB, hooks);
   } catch (err) {
     // Said on the LUN at once (a retry may follow): its data is now whatever this attempt left.
     await deps.repos.luns.writeBack(lun.id, op.lunGeneration ?? -1, { errorMessage: `rollback to snapshot ${snapshot.name} failed; the LUN's data may be partly restored, roll back again: ${(err as Error).message}` });
+    if (detached) await reattach(deps, lun, ctx).catch((again: Error) => deps.log('warn', 'LUN not exported again after a failed rollback', { lunId: lun.id, error: again.message }));
     throw err;
   }
+  if (detached) await reattach(deps, lun, ctx);
   await deps.repos.luns.writeBack(lun.id, op.lunGeneration ?? -1, { errorMessage: null });
   deps.log('info', 'LUN rolled back', { operationId: op.id, lunId: lun.id, snapshotId: snapshot.id, method: result.method, bytes: result.bytes, forced: op.params.force === true });
   await finish(deps, op, 'done', { snapshot_id: snapshot.id, method: result.method, bytes: result.bytes, forced: op.params.force === true });
+}
+
+/** Exports a detached LUN again over its (swapped-in) backing store, never a new empty one. */
+async function reattach(deps: WorkerDeps, lun: Lun, ctx: StepContext): Promise<void> {
+  await ctx.step('export the LUN again', 90);
+  await convergeTarget(deps, await desiredTargetFor(deps, lun, { createBacking: false }), ctx);
+  deps.requestPersist();
 }
 
 /**
