@@ -1,5 +1,6 @@
 import { backendBody, startApiHarness, unique, type ApiHarness } from '../support/api-harness';
 import { startApiProcess, type ApiProcess } from '../support/api-process';
+import { createBody, expectOneApiOutcome, fiftyCreates } from '../support/concurrent-creates';
 import { startPrivateHaproxy, type PrivateHaproxy } from '../support/haproxy';
 import { waitFor } from '../support/wait-for';
 
@@ -62,28 +63,10 @@ async function newBackend(): Promise<{ id: string; name: string }> {
 describe('three API replicas behind HAProxy', () => {
   it('50 parallel creates, ten sharing a name, through the load balancer: the answers of one API', async () => {
     const backend = await newBackend();
-    const shared = unique('dup');
-    const names = [...Array.from({ length: 40 }, (_, i) => `${unique('c')}-${i}`), ...Array.from({ length: 10 }, () => shared)];
-    const replies = await Promise.all(names.map((name) => send('POST', '/api/v1/storage/luns', h.keys.operator, { name, size_gb: 1, target_id: backend.id, purpose: 'boot_from_san', chap_enabled: true })));
-
+    const { names, shared } = fiftyCreates();
+    const replies = await Promise.all(names.map((name) => send('POST', '/api/v1/storage/luns', h.keys.operator, createBody(name, backend.id))));
     expect(new Set(replies.map((r) => r.servedBy))).toEqual(new Set(['api1', 'api2', 'api3']));
-    const statuses = replies.map((r) => r.status);
-    expect(statuses.filter((s) => s >= 500)).toEqual([]);
-    expect(statuses.filter((s) => s === 202)).toHaveLength(41);
-    expect(statuses.filter((s) => s === 409)).toHaveLength(9);
-    for (const r of replies.filter((x) => x.status === 409)) expect(r.body).toMatchObject({ success: false, error: 'conflict' });
-
-    const luns = await h.services.prisma.iscsiLun.findMany({ where: { backendId: backend.id } });
-    expect(luns).toHaveLength(41);
-    expect(luns.filter((l) => l.name === shared)).toHaveLength(1);
-    expect(new Set(luns.map((l) => l.iqn)).size).toBe(41);
-
-    const ops = await h.services.prisma.operation.findMany({ where: { backendId: backend.id } });
-    expect(ops).toHaveLength(41);
-    expect(new Set(ops.map((o) => o.lunId)).size).toBe(41);
-    const jobs = await h.services.queues.forBackend(backend.id).getJobs(['waiting', 'delayed', 'prioritized']);
-    expect(jobs).toHaveLength(41);
-    expect(new Set(jobs.map((j) => j.id))).toEqual(new Set(ops.map((o) => o.id)));
+    await expectOneApiOutcome(h, backend.id, shared, replies);
   }, 60_000);
 
   it('Bull Board answers on every replica with the same queue', async () => {
