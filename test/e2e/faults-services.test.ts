@@ -26,7 +26,7 @@ describe('Redis stopped for 10 s while 50 creates arrive', () => {
   let s: Stack;
   beforeAll(async () => {
     redis = await startPrivateRedis();
-    s = await startStack({ apiEnv: { QUEUE_BACKEND: 'redis', ...ownRedisEnv(redis.url) }, sweepIntervalMs: 500 });
+    s = await startStack({ apiEnv: { QUEUE_BACKEND: 'redis', ...ownRedisEnv(redis.url) }, sweepIntervalMs: 500, ownDatabase: true });
   }, 60_000);
   afterAll(async () => {
     await s?.close();

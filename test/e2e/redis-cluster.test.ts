@@ -12,7 +12,7 @@ let cluster: RedisCluster;
 let s: Stack;
 beforeAll(async () => {
   cluster = await startRedisCluster();
-  s = await startStack({ apiEnv: { QUEUE_BACKEND: 'redis', ...cluster.env, BOOT_RATE_LIMIT_PER_MINUTE: '3' } });
+  s = await startStack({ apiEnv: { QUEUE_BACKEND: 'redis', ...cluster.env, BOOT_RATE_LIMIT_PER_MINUTE: '3' }, ownDatabase: true });
 }, 90_000);
 afterAll(async () => {
   await s?.close();

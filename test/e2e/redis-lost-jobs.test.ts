@@ -41,7 +41,15 @@ async function readyCount(s: Stack, ids: string[]): Promise<number> {
 }
 
 async function allReady(s: Stack, ids: string[], timeoutMs: number): Promise<void> {
-  await waitFor(`${ids.length} LUNs ready`, async () => ((await readyCount(s, ids)) === ids.length ? true : undefined), timeoutMs, 250);
+  try {
+    await waitFor(`${ids.length} LUNs ready`, async () => ((await readyCount(s, ids)) === ids.length ? true : undefined), timeoutMs, 250);
+  } catch (err) {
+    // What was stuck, for the failure message: the LUNs' and operations' states, and the worker's last words.
+    const luns = await s.h.services.prisma.iscsiLun.groupBy({ by: ['status'], where: { id: { in: ids } }, _count: { _all: true } });
+    const ops = await s.h.services.prisma.operation.findMany({ where: { lunId: { in: ids }, status: { not: 'succeeded' } }, select: { id: true, status: true, attempts: true, enqueuedAt: true, queueCheckedAt: true, error: true }, take: 5 });
+    const jobs = await Promise.all(ops.map(async (o) => [o.id, await s.h.services.queues.forBackend(s.backend.id).getJobState(o.id).catch((e: Error) => e.message)]));
+    throw new Error(`${(err as Error).message}; LUNs ${JSON.stringify(luns)}; unfinished operations ${JSON.stringify(ops)}; their jobs ${JSON.stringify(jobs)}\n--- worker ---\n${s.worker.output().slice(-3000)}`, { cause: err });
+  }
 }
 
 /** Every LUN has exactly one target (its IQN, its file, one LUN) and one backing file; nothing else is on the host. */
@@ -62,7 +70,7 @@ describe('Redis restarted empty (no persistence) in the middle of 40 creates', (
   let s: Stack;
   beforeAll(async () => {
     redis = await startPrivateRedis({ persistent: false });
-    s = await startStack({ apiEnv: { QUEUE_BACKEND: 'redis', ...ownRedisEnv(redis.url), OUTBOX_LOST_JOB_GRACE_MS: LOST_JOB_GRACE_MS }, sweepIntervalMs: 500 });
+    s = await startStack({ apiEnv: { QUEUE_BACKEND: 'redis', ...ownRedisEnv(redis.url), OUTBOX_LOST_JOB_GRACE_MS: LOST_JOB_GRACE_MS }, sweepIntervalMs: 500, ownDatabase: true });
   }, 60_000);
   afterAll(async () => {
     await s?.close();
@@ -100,7 +108,7 @@ describe('Sentinel: the primary SIGKILLed during 200 creates, with a replication
   let s: Stack;
   beforeAll(async () => {
     group = await startSentinelGroup();
-    s = await startStack({ apiEnv: { QUEUE_BACKEND: 'redis', ...group.env, OUTBOX_LOST_JOB_GRACE_MS: LOST_JOB_GRACE_MS }, sweepIntervalMs: 500 });
+    s = await startStack({ apiEnv: { QUEUE_BACKEND: 'redis', ...group.env, OUTBOX_LOST_JOB_GRACE_MS: LOST_JOB_GRACE_MS }, sweepIntervalMs: 500, ownDatabase: true });
   }, 90_000);
   afterAll(async () => {
     await s?.close();

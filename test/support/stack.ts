@@ -1,7 +1,9 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { migrateDeploy } from '@bootlun/db';
 import { backendBody, startApiHarness, unique, type ApiHarness } from './api-harness';
+import { createEmptyDatabase, dropTestDatabase } from './test-db';
 import { startTgtd, type Tgtd } from './tgtd';
 import { waitFor } from './wait-for';
 import { startWorker, type WorkerProcess } from './worker-process';
@@ -21,7 +23,26 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function startStack(options: { workerEnv?: Record<string, string>; backingDir?: string; apiEnv?: Record<string, string>; sweepIntervalMs?: number; startWorker?: boolean } = {}): Promise<Stack> {
+export interface StackOptions {
+  workerEnv?: Record<string, string>;
+  backingDir?: string;
+  apiEnv?: Record<string, string>;
+  sweepIntervalMs?: number;
+  startWorker?: boolean;
+  /**
+   * A migrated database of the stack's own, dropped at close. For stacks whose queue lives
+   * in a Redis of their own: the outbox sweeper claims every quiet operation of its database,
+   * and on the run's shared one it would take other files' operations (whose jobs are in
+   * another store) for lost, and they its.
+   */
+  ownDatabase?: boolean;
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const own = options.ownDatabase ? await createEmptyDatabase() : null;
+  if (own) await migrateDeploy(own.url);
+  const ownEnv: Record<string, string> = own ? { DATABASE_URL: own.url, DATABASE_DIRECT_URL: own.directUrl } : {};
+  options = { ...options, apiEnv: { ...ownEnv, ...options.apiEnv } };
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bootlun-stack-'));
   const backingDir = options.backingDir ?? path.join(dir, 'luns');
   if (!options.backingDir) mkdirSync(backingDir);
@@ -53,6 +74,7 @@ export async function startStack(options: { workerEnv?: Record<string, string>; 
       await stack.tgtd.stop();
       await h.close();
       rmSync(dir, { recursive: true, force: true });
+      if (own) await dropTestDatabase(own.name);
     },
   };
   if (options.startWorker !== false) await stack.startWorker();
