@@ -34,21 +34,23 @@ async function main(): Promise<void> {
   const runner: CommandRunner = local
     ? new SpawnRunner({ prefix: env.COMMAND_PREFIX?.split(' ').filter(Boolean), logger: log })
     : new VmAgentRunner(transport.socketPath, { logger: log });
+  // On the storage host itself, as the target daemon's user: backing files can be read and written directly.
+  const onHost = local && !env.COMMAND_PREFIX;
   const driver = withFaults(
-    createTargetDriver(backend.config, runner, { backendName: backend.name, tgtConfigDir: env.TGT_CONFIG_DIR, localFiles: local && !env.COMMAND_PREFIX, warn: (message) => log.warn(message) }),
+    createTargetDriver(backend.config, runner, { backendName: backend.name, tgtConfigDir: env.TGT_CONFIG_DIR, localFiles: onHost, warn: (message) => log.warn(message) }),
     process.env,
   );
   const persist = new PersistCoalescer(() => driver.persist(), (err) => log.error({ err: err.message }, 'saving the target configuration failed'));
 
   // Images are streamed into the backing files and volumes directly, so only a worker on the
   // storage host itself (as the target daemon's user) can import them; elsewhere imports fail saying so.
-  const images = local && !env.COMMAND_PREFIX ? new LocalImageImporter({ runner, scratchDir: env.IMAGE_IMPORT_DIR }) : undefined;
+  const images = onHost ? new LocalImageImporter({ runner, scratchDir: env.IMAGE_IMPORT_DIR }) : undefined;
   // Clones copy backing files the same way, only on the storage host; a thin-pool backend
   // clones by thin snapshot (LVM commands, so through any transport); thick volumes cannot.
   const thinPool = backend.config.backingstore_type === 'block' ? backend.config.thin_pool : undefined;
   const clones = thinPool
     ? new LvmThinCloner({ runner, thinPool })
-    : local && !env.COMMAND_PREFIX && backend.config.backingstore_type === 'file'
+    : onHost && backend.config.backingstore_type === 'file'
       ? new LocalBackingCloner()
       : undefined;
   const readCloneMethod = cloneMethodReader(backend.config, clones !== undefined, (dir) => probeCloneMethod(dir));
@@ -59,7 +61,7 @@ async function main(): Promise<void> {
   // thick volumes have none.
   const snapshots = thinPool
     ? new ThinSnapshotStore({ runner, volumeGroup: backend.config.backingstore_path, thinPool })
-    : local && !env.COMMAND_PREFIX && backend.config.backingstore_type === 'file'
+    : onHost && backend.config.backingstore_type === 'file'
       ? new FileSnapshotStore(backend.config.backingstore_path, { runner, cloneMethod: readCloneMethod })
       : undefined;
 
