@@ -44,8 +44,11 @@ function connect(topology: RedisTopology, opts: RedisOptions): RedisClient {
         sentinelPassword: topology.sentinelPassword,
         retryStrategy,
         sentinelRetryStrategy: retryStrategy,
-        // Reconnects as soon as a Sentinel announces a new primary, not only when the old one's socket dies.
-        failoverDetector: true,
+        // No failoverDetector: in ioredis 6 its +switch-master handler disconnects the connector
+        // even while a reconnect is resolving the primary through the Sentinels; that reconnect
+        // then fails with "Connection is closed." and the client ends for good (status "end", no
+        // retry), which left a worker stuck after a failover under load. A dead primary closes
+        // the socket, and a demoted one answers writes with READONLY: both reconnect below.
         // A demoted primary that is reachable again refuses writes: reconnect through the Sentinels.
         reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 2 : false),
       });
