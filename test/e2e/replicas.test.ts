@@ -1,7 +1,9 @@
+import { migrateDeploy, type ScratchDatabase } from '@bootlun/db';
 import { backendBody, startApiHarness, unique, type ApiHarness } from '../support/api-harness';
 import { startApiProcess, type ApiProcess } from '../support/api-process';
 import { createBody, expectOneApiOutcome, fiftyCreates } from '../support/concurrent-creates';
 import { startPrivateHaproxy, type PrivateHaproxy } from '../support/haproxy';
+import { createEmptyDatabase, dropTestDatabase } from '../support/test-db';
 import { waitFor } from '../support/wait-for';
 
 /**
@@ -10,20 +12,27 @@ import { waitFor } from '../support/wait-for';
  * and Bull Board shows the same queues on every replica.
  */
 
+let db: ScratchDatabase & { directUrl: string };
 let h: ApiHarness;
 let apis: ApiProcess[] = [];
 let lb: PrivateHaproxy;
 
 beforeAll(async () => {
-  h = await startApiHarness();
+  // A database of their own: three sweepers every 500 ms would otherwise take part in every
+  // other file's operations (and Bull Board would list every other file's backends).
+  db = await createEmptyDatabase();
+  await migrateDeploy(db.url);
+  const own = { DATABASE_URL: db.url, DATABASE_DIRECT_URL: db.directUrl };
+  h = await startApiHarness(own);
   // A short outbox sweep, so what a killed replica committed but never enqueued is picked up within the test.
-  apis = await Promise.all([1, 2, 3].map(() => startApiProcess({ OUTBOX_SWEEP_INTERVAL_MS: '500' })));
+  apis = await Promise.all([1, 2, 3].map(() => startApiProcess({ ...own, OUTBOX_SWEEP_INTERVAL_MS: '500' })));
   lb = await startPrivateHaproxy(apis.map((a) => a.baseUrl));
 }, 120_000);
 afterAll(async () => {
   await lb?.stop();
   await Promise.all(apis.map((a) => a.stop()));
   await h?.close();
+  if (db) await dropTestDatabase(db.name);
 });
 
 interface Reply {
