@@ -74,8 +74,8 @@ describe('Postgres restarted while the worker runs jobs', () => {
     await pg.stop();
     await pg.start();
     await allReady(s, replies.map((r) => r.body.data.id), 120_000);
-    const ops = await s.h.services.prisma.operation.findMany({ where: { backendId: s.backend.id } });
-    expect(ops.every((o) => o.status === 'succeeded')).toBe(true);
+    // An operation is marked finished just after its LUN's write-back: wait for the last ones.
+    await waitFor('every operation succeeded', async () => ((await s.h.services.prisma.operation.findMany({ where: { backendId: s.backend.id } })).every((o) => o.status === 'succeeded') ? true : undefined), 30_000);
     expect(await hostState(s)).toEqual(await expectedState(s));
   }, 180_000);
 });
