@@ -8,6 +8,7 @@ import { backingFor } from '@bootlun/targets';
 import { startTgtd } from '../../test/support/tgtd';
 import { treeUsage } from '../support/proc';
 import { startProductionWorker, type BenchProcess } from '../support/processes';
+import { median, since } from '../support/timing';
 
 /**
  * POST → ready through the whole system (API, queue, a real worker process on a real
@@ -41,11 +42,6 @@ export interface ProvisionResult {
 }
 
 const SIZE_GB = 1;
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? Number.NaN : (s[(s.length - 1) >> 1]! + s[s.length >> 1]!) / 2;
-};
-const since = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
 
 /** One target's block of `tgtadm --op show --mode target`, with what differs by name (tid, IQN, file, CHAP user) replaced. */
 function targetShape(show: string, iqn: string, file: string, user: string): string {

@@ -29,6 +29,7 @@ import { assertProductionCommands, buildProduction, startProductionApi, startPro
 import { cleanQueues } from '../support/queues';
 import { fmt, mark, printTable } from '../support/table';
 import { measureThin } from './thin';
+import { median, since } from '../support/timing';
 
 const MIB = 1024 ** 2;
 const SIZES = [16 * MIB, 1024 * MIB];
@@ -46,11 +47,6 @@ interface FileRow {
   bare: number;
 }
 
-const since = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return (s[(s.length - 1) >> 1]! + s[s.length >> 1]!) / 2;
-};
 
 /** An XFS filesystem with reflink on a loop device under `dir`; `unmount` removes it. */
 function mountReflinkFilesystem(dir: string): { path: string; unmount(): void } {

@@ -6,6 +6,7 @@ import { fromGuest, GuestWorker, WORKER_HOST_PORTS } from '../../test/vm/guest-w
 import { buildToolsDisk, mountTools, TOOLS_DISK_ID } from '../../test/vm/lio-configfs/guest-tools';
 import { ensureImage, GUEST_IP, GUEST_VG, StorageVm } from '../../test/vm/storage-vm';
 import type { BenchApiClient } from '../support/api-client';
+import { median, since } from '../support/timing';
 
 /**
  * The thin side of the clone bench: LIO + LVM in the storage-host VM of test/vm (TCG), a
@@ -27,11 +28,6 @@ export interface ThinRow {
   templateDataPercent: number;
 }
 
-const since = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return (s[(s.length - 1) >> 1]! + s[s.length >> 1]!) / 2;
-};
 
 export async function measureThin(o: { client: BenchApiClient; db: Client; env: Record<string, string>; dir: string; sizes: number[]; clones: number; progress: (line: string) => void }): Promise<ThinRow[]> {
   const [image, tools] = await Promise.all([ensureImage(o.progress), buildToolsDisk(path.join(o.dir, 'tools'))]);

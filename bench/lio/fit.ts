@@ -3,10 +3,7 @@
  * the VM: medians, and the straight line the seed's per-LUN cost follows as the host fills.
  */
 
-export function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? Number.NaN : (s[(s.length - 1) >> 1]! + s[s.length >> 1]!) / 2;
-}
+export { median } from '../support/timing';
 
 export function mean(xs: readonly number[]): number {
   return xs.length === 0 ? Number.NaN : xs.reduce((sum, x) => sum + x, 0) / xs.length;

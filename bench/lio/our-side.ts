@@ -1,5 +1,6 @@
 import type { StorageVm } from '../../test/vm/storage-vm';
 import type { BenchApiClient } from '../support/api-client';
+import { since } from '../support/timing';
 
 /**
  * Our side of the LIO bench: the production API on the host, the production worker in
@@ -27,7 +28,6 @@ export interface Node {
 }
 
 
-const since = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export interface OurRun {

@@ -35,6 +35,7 @@ import { cleanQueues } from '../../bench/support/queues';
 import { fmt, mark, printTable } from '../../bench/support/table';
 import { startTgtd, type Tgtd } from '../support/tgtd';
 import { waitFor } from '../support/wait-for';
+import { since } from '../../bench/support/timing';
 
 const HOSTS = Number(process.env.SCALE_HOSTS ?? 20);
 const CREATES = Number(process.env.SCALE_CREATES ?? 1_000);
@@ -67,7 +68,6 @@ interface RunReport {
   workersRssTotalMaxMb: number;
 }
 
-const since = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
 const percentile = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length === 0 ? Number.NaN : s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
