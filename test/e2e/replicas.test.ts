@@ -93,15 +93,18 @@ describe('three API replicas behind HAProxy', () => {
       const ours = queues.find((q) => q.displayName === `${backend.name} (tgt)`);
       expect(ours?.counts.waiting).toBe(3);
     }
-    // And through the load balancer, whichever replica answers: every one of them, in as many
-    // requests as it takes (round robin skips a replica its health check has just marked down).
+    // And through the load balancer, whichever replica answers: every one of them, within as
+    // long as it takes (round robin skips a replica its health check has marked down, and on a
+    // loaded machine one can be down for a second or two until two checks pass again).
     const served = new Set<string>();
-    for (let i = 0; i < 30 && served.size < 3; i++) {
+    const deadline = Date.now() + 20_000;
+    while (served.size < 3 && Date.now() < deadline) {
       const page = await fetch(`${lb.baseUrl}/admin/queues`, { headers: { authorization: basic } });
       expect(page.status).toBe(200);
       served.add(page.headers.get('x-served-by') ?? '');
+      await new Promise((r) => setTimeout(r, 50));
     }
-    expect(served.size).toBe(3);
+    expect([...served].sort()).toEqual(['api1', 'api2', 'api3']);
   }, 60_000);
 
   it('one replica SIGKILLed mid-run: every accepted create exists with its operation and its job; clients retrying lose nothing', async () => {

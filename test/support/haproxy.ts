@@ -39,6 +39,8 @@ backend apis
   balance roundrobin
   option httpchk GET /readyz
   http-check expect status 200
+  # A slow /readyz on a loaded machine is not a dead replica (without this, 500 ms is the check's whole timeout).
+  timeout check 2s
   default-server inter 500ms fall 2 rise 2
   http-response set-header X-Served-By %[srv_name]
 ${servers}

@@ -1,5 +1,7 @@
 import { Queue, Worker, createPostgresBackend, type Processor, type WorkerOptions } from 'bullmq';
+import type { PgPool } from 'bullmq';
 import { bullPrefixFor, createRedisClient, type RedisClient, type RedisTopology } from './redis-topology';
+import { sharedQueuePool } from './shared-pg-pool';
 
 /**
  * Where BullMQ keeps its state. Redis is the production default (one server, Sentinel or
@@ -15,9 +17,13 @@ export interface QueueConnectionOptions {
   failFast?: boolean;
 }
 
+/** Connections every queue of a process shares on the PostgreSQL store, however many storage hosts it serves. */
+const QUEUE_PG_POOL_MAX = 4;
+
 /** Builds queues and workers on one store; owns the shared connections. */
 export class QueueConnection {
   private redis: RedisClient | null = null;
+  private pgPool: PgPool | null = null;
 
   constructor(readonly options: QueueConnectionOptions) {}
 
@@ -43,7 +49,8 @@ export class QueueConnection {
     const { store } = this.options;
     if (store.kind === 'redis') return new Queue(name, { connection: this.sharedRedis()!, prefix: this.prefix });
     // Same Queue API on either store; only the connection type parameter differs.
-    return new Queue(name, { connection: { connectionString: store.url, migrate: true, max: 4 }, prefix: this.prefix }, createPostgresBackend) as unknown as Queue;
+    this.pgPool ??= sharedQueuePool(store.url, QUEUE_PG_POOL_MAX);
+    return new Queue(name, { connection: this.pgPool, prefix: this.prefix }, createPostgresBackend) as unknown as Queue;
   }
 
   worker(name: string, processor: Processor, opts: Omit<WorkerOptions, 'connection' | 'prefix'>): Worker {
@@ -59,6 +66,10 @@ export class QueueConnection {
     if (this.redis) {
       this.redis.disconnect();
       this.redis = null;
+    }
+    if (this.pgPool) {
+      await this.pgPool.end();
+      this.pgPool = null;
     }
   }
 }
