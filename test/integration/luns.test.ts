@@ -327,7 +327,7 @@ describe('LUN image import', () => {
     expect(clone.status).toBe(202);
     const refused = await h.as('operator').post(`/api/v1/storage/luns/${lun.id}/import`, { url: 'http://10.0.0.1/a.raw' });
     expect(refused.status).toBe(409);
-    expect(refused.body.detail).toBe(`LUN ${lun.name} is being copied into its clone ${clone.body.data.name} (${clone.body.data.id}); wait for that create to finish before importing an image`);
+    expect(refused.body.detail).toBe(`LUN ${lun.name} is being copied into its clone ${clone.body.data.name} (${clone.body.data.id}); wait for that create to finish`);
     await settle(clone.body.data.id, 'ready');
     expect((await h.as('operator').post(`/api/v1/storage/luns/${lun.id}/import`, { url: 'http://10.0.0.1/a.raw' })).status).toBe(202);
   });

@@ -34,14 +34,12 @@ export const lunRules = {
    * reading: no initiator has an ACL to it, and no clone is being copied from it (the copy
    * would mix the old data with the new).
    */
-  canImport(lun: Lun, inFlight: ReadonlyArray<{ id: string; kind: string }>, cloneInProgress: { id: string; name: string } | null): void {
+  /** A clone still being copied from the LUN is refused by the change itself (LunRepository.change, refuseWhileCloning). */
+  canImport(lun: Lun, inFlight: ReadonlyArray<{ id: string; kind: string }>): void {
     if (lun.assignedNodeId) throw new ConflictError(`LUN ${lun.name} is assigned to a node; unassign it before importing an image (no initiator may see it being written)`);
     if (lun.status !== 'ready') throw new ConflictError(`LUN ${lun.name} is ${lun.status}; only a ready LUN can receive an image`);
     const busy = inFlight[0];
     if (busy) throw new ConflictError(`LUN ${lun.name} has an operation in flight (${busy.kind}, ${busy.id}); wait for it to finish`);
-    if (cloneInProgress) {
-      throw new ConflictError(`LUN ${lun.name} is being copied into its clone ${cloneInProgress.name} (${cloneInProgress.id}); wait for that create to finish before importing an image`);
-    }
   },
   /**
    * A LUN is copied into a clone only while ready and not being rewritten by an import; a

@@ -54,7 +54,21 @@ export type NewLun = Pick<
   'id' | 'name' | 'sizeGb' | 'backendId' | 'iqn' | 'purpose' | 'template' | 'sourceLunId' | 'sourceSnapshotId' | 'chapEnabled' | 'chapUsername' | 'chapSecret' | 'mutualChapEnabled' | 'targetChapUsername' | 'targetChapSecret'
 > &
   /** Set only by a bulk clone, which inserts each LUN already assigned to its node. */
-  Partial<Pick<Lun, 'assignedNodeId'>>;
+  Partial<Pick<Lun, 'assignedNodeId'>> & {
+    /**
+     * A clone of a LUN: the source's generation as the clone's checks saw it. The row goes
+     * in only while the source is still at it, and the source cannot change until the
+     * insert commits, so an import, rollback or delete racing the clone never both win.
+     */
+    sourceGeneration?: number;
+  };
+
+/**
+ * Which clones still being copied hold a change of their source back: those copying the
+ * LUN's data (an import or a rollback rewrites it), or those copying its snapshots too (a
+ * delete takes the snapshots with the LUN).
+ */
+export type CloningGuard = 'of-the-lun' | 'of-the-lun-or-its-snapshots';
 
 export type LunPatch = Partial<
   Pick<
@@ -104,8 +118,6 @@ export interface LunRepository {
   listByBackend(backendId: string): Promise<Lun[]>;
   /** The node's assigned boot_from_san LUN, if any. */
   findBootLun(nodeId: string): Promise<LunView | null>;
-  /** A LUN still being created as a clone of `sourceLunId` (its data is being copied), if any. */
-  findCloneInProgress(sourceLunId: string): Promise<{ id: string; name: string } | null>;
   /** How many LUNs were cloned from `sourceLunId` and still exist, whatever their status. */
   countClones(sourceLunId: string): Promise<number>;
   /** A LUN still being created as a clone of snapshot `snapshotId`, if any. */
@@ -122,9 +134,11 @@ export interface LunRepository {
   /**
    * Applies `patch` only while the row is still at `expectedGeneration`; with `op`, bumps
    * the generation and records `op` (for that new generation) in the same transaction.
-   * ConflictError when another change got there first or the new name is taken.
+   * ConflictError when another change got there first or the new name is taken, and, with
+   * `refuseWhileCloning`, while a clone is still being copied from the LUN (checked after
+   * the row is locked, so a clone committing at the same moment is seen).
    */
-  change(id: string, expectedGeneration: number, patch: LunPatch, op: NewOperation | null): Promise<{ lun: LunView; operation: Operation | null }>;
+  change(id: string, expectedGeneration: number, patch: LunPatch, op: NewOperation | null, options?: { refuseWhileCloning?: CloningGuard }): Promise<{ lun: LunView; operation: Operation | null }>;
   /** Worker write-back: applies only while the row is at `generation`; false when a newer change exists. */
   writeBack(id: string, generation: number, patch: LunPatch): Promise<boolean>;
   /** Sets drift and lun number observations without touching the generation. */

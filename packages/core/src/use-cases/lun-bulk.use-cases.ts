@@ -116,7 +116,7 @@ export async function createLunBatch(deps: CoreDeps, input: BulkCreateLunsBody, 
           deps,
           backend,
           { name: item.name, size_gb: sizeGb, purpose: input.purpose, chap_enabled: input.chap_enabled, mutual_chap_enabled: input.mutual_chap_enabled, template: false, backend_id: backend.id },
-          { lunId: source.id, snapshotId: null },
+          { lunId: source.id, generation: source.generation, snapshotId: null },
         );
         return { lun: { ...made.lun, assignedNodeId: item.nodeId }, op: made.op };
       }),

@@ -66,7 +66,7 @@ export function newLunOn(
   deps: CoreDeps,
   backend: BackendRef,
   input: CreateLunBody & { size_gb: number },
-  source: { lunId: string; snapshotId: string | null } | null = null,
+  source: { lunId: string; generation: number; snapshotId: null } | { lunId: string; snapshotId: string } | null = null,
 ): { lun: NewLun; op: NewOperation } {
   // A request that does not say gets the backend's default (config.chap_enabled, off unless set).
   const chap = input.chap_enabled ?? backend.config.chap_enabled ?? false;
@@ -82,6 +82,8 @@ export function newLunOn(
     template: input.template,
     sourceLunId: source?.lunId ?? null,
     sourceSnapshotId: source?.snapshotId ?? null,
+    // A snapshot never changes, so only a clone of the LUN itself waits for its source to hold still.
+    ...(source && 'generation' in source ? { sourceGeneration: source.generation } : {}),
     ...chapCredentials(deps, id, chap, input.mutual_chap_enabled),
   };
   return { lun, op: newOperation(deps, 'create', backend.id) };
@@ -150,7 +152,8 @@ async function insertClone(
   const backend = await deps.repos.backends.getRef(source.backendId);
   if (!backend) throw new NotFoundError('storage backend', source.backendId);
   assertBackendCanClone(backend, from.field);
-  const made = newLunOn(deps, backend, { ...input, size_gb: sizeGb }, { lunId: source.id, snapshotId: from.snapshotId });
+  const copied = from.snapshotId === null ? { lunId: source.id, generation: source.generation, snapshotId: null } : { lunId: source.id, snapshotId: from.snapshotId };
+  const made = newLunOn(deps, backend, { ...input, size_gb: sizeGb }, copied);
   const { lun, operation } = await deps.repos.luns.createWithOperation(made.lun, made.op);
   return dispatch(deps, { ...lun, backendName: backend.name, assignedNodeName: null }, operation);
 }
@@ -222,8 +225,6 @@ export async function updateLun(deps: CoreDeps, id: string, input: UpdateLunBody
 export async function deleteLun(deps: CoreDeps, id: string): Promise<LunChangeResult> {
   const lun = await loadLun(deps, id);
   lunRules.canDelete(lun);
-  const cloning = await deps.repos.luns.findCloneInProgress(lun.id);
-  if (cloning) throw new ConflictError(`LUN ${lun.name} is being copied into its clone ${cloning.name} (${cloning.id}); wait for that create to finish`);
   // The golden image of a fleet stays while the fleet stands: un-marking it is the explicit step to delete it anyway.
   const clones = lun.template ? await deps.repos.luns.countClones(lun.id) : 0;
   if (clones > 0) {
@@ -231,7 +232,7 @@ export async function deleteLun(deps: CoreDeps, id: string): Promise<LunChangeRe
       { field: 'template', message: 'a template with clones cannot be deleted' },
     ]);
   }
-  const changed = await deps.repos.luns.change(lun.id, lun.generation, { status: 'deleting', errorMessage: null }, newOperation(deps, 'delete', lun.backendId));
+  const changed = await deps.repos.luns.change(lun.id, lun.generation, { status: 'deleting', errorMessage: null }, newOperation(deps, 'delete', lun.backendId), { refuseWhileCloning: 'of-the-lun-or-its-snapshots' });
   return dispatch(deps, changed.lun, changed.operation);
 }
 
@@ -263,9 +264,9 @@ export async function unassignLun(deps: CoreDeps, id: string): Promise<LunChange
  */
 export async function importLunImage(deps: CoreDeps, id: string, input: ImportLunBody): Promise<LunChangeResult & { source: string }> {
   const lun = await loadLun(deps, id);
-  lunRules.canImport(lun, await deps.repos.operations.listInFlight(lun.id), await deps.repos.luns.findCloneInProgress(lun.id));
+  lunRules.canImport(lun, await deps.repos.operations.listInFlight(lun.id));
   const image = { url: input.url, format: input.format, sha256: input.sha256 ?? null };
-  const changed = await deps.repos.luns.change(lun.id, lun.generation, { errorMessage: null }, newOperation(deps, 'import', lun.backendId, { image }));
+  const changed = await deps.repos.luns.change(lun.id, lun.generation, { errorMessage: null }, newOperation(deps, 'import', lun.backendId, { image }), { refuseWhileCloning: 'of-the-lun' });
   return { ...(await dispatch(deps, changed.lun, changed.operation)), source: redactUrl(input.url) };
 }
 

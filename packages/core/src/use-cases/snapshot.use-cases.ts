@@ -106,7 +106,8 @@ export async function rollbackLun(deps: CoreDeps, lunId: string, input: Rollback
     throw new ValidationError(`snapshot ${input.snapshot_id} is not a snapshot of LUN ${lun.name}`, [{ field: 'snapshot_id', message: 'unknown snapshot of this LUN' }]);
   }
   snapshotRules.canRollback(lun, snapshot, await deps.repos.operations.listInFlight(lun.id), input.force);
-  const changed = await deps.repos.luns.change(lun.id, lun.generation, { errorMessage: null }, newOperation(deps, 'rollback', lun, { snapshotId: snapshot.id, force: input.force }));
+  const rollback = newOperation(deps, 'rollback', lun, { snapshotId: snapshot.id, force: input.force });
+  const changed = await deps.repos.luns.change(lun.id, lun.generation, { errorMessage: null }, rollback, { refuseWhileCloning: 'of-the-lun' });
   const operation = changed.operation!;
   return { lun: changed.lun, operation, dispatch: await deps.dispatcher.dispatch(operation), snapshot };
 }

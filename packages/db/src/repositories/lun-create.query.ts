@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { NewLun, NewOperation } from '@bootlun/core';
+import { ConflictError, type NewLun, type NewOperation } from '@bootlun/core';
 import { Prisma, type IscsiLun, type Operation as OperationRow, type PrismaClient } from '../generated/client';
 
 /**
@@ -74,16 +74,27 @@ const RETURNED = Prisma.raw(
   ].join(', '),
 );
 
-/** `db` is the client, or a transaction's (placement inserts under its lock, in its transaction). */
+/**
+ * `db` is the client, or a transaction's (placement inserts under its lock, in its transaction).
+ * A clone of a LUN (`sourceGeneration` set) goes in only while its source is still at that
+ * generation, and holds the source row FOR SHARE until it commits: an import, rollback or
+ * delete of the source either committed first (no row here: ConflictError) or waits and
+ * then sees the clone (LunRepository.change with refuseWhileCloning).
+ */
 export async function insertLunWithOperation(db: PrismaClient | Prisma.TransactionClient, lun: NewLun, op: NewOperation): Promise<{ lun: IscsiLun; operation: OperationRow }> {
   const now = new Date();
+  const source =
+    lun.sourceGeneration === undefined
+      ? Prisma.sql`SELECT 1`
+      : Prisma.sql`SELECT 1 FROM iscsi_luns WHERE id = ${lun.sourceLunId}::uuid AND generation = ${lun.sourceGeneration} FOR SHARE`;
   const rows = await db.$queryRaw<Array<Record<string, unknown>>>`
-    WITH lun AS (
+    WITH source AS (${source}), lun AS (
       INSERT INTO iscsi_luns (id, name, size_gb, backend_id, iqn, purpose, template, source_lun_id, source_snapshot_id, status, chap_enabled, chap_username, chap_secret_sealed, chap_secret_key_id,
                               mutual_chap_enabled, target_chap_username, target_chap_secret_sealed, target_chap_secret_key_id, generation, created_at, updated_at, assigned_node_id)
-      VALUES (${lun.id}::uuid, ${lun.name}, ${lun.sizeGb}, ${lun.backendId}::uuid, ${lun.iqn}, ${lun.purpose}::"LunPurpose", ${lun.template}, ${lun.sourceLunId}::uuid, ${lun.sourceSnapshotId}::uuid, 'creating', ${lun.chapEnabled},
-              ${lun.chapUsername}, ${lun.chapSecret?.sealed ?? null}, ${lun.chapSecret?.keyId ?? null}, ${lun.mutualChapEnabled}, ${lun.targetChapUsername},
-              ${lun.targetChapSecret?.sealed ?? null}, ${lun.targetChapSecret?.keyId ?? null}, 1, ${now}, ${now}, ${lun.assignedNodeId ?? null}::uuid)
+      SELECT ${lun.id}::uuid, ${lun.name}, ${lun.sizeGb}, ${lun.backendId}::uuid, ${lun.iqn}, ${lun.purpose}::"LunPurpose", ${lun.template}, ${lun.sourceLunId}::uuid, ${lun.sourceSnapshotId}::uuid, 'creating'::"LunStatus", ${lun.chapEnabled},
+             ${lun.chapUsername}, ${lun.chapSecret?.sealed ?? null}, ${lun.chapSecret?.keyId ?? null}, ${lun.mutualChapEnabled}, ${lun.targetChapUsername},
+             ${lun.targetChapSecret?.sealed ?? null}, ${lun.targetChapSecret?.keyId ?? null}, 1, ${now}, ${now}, ${lun.assignedNodeId ?? null}::uuid
+      FROM source
       RETURNING *
     ), op AS (
       INSERT INTO operations (id, kind, backend_id, lun_id, lun_name, lun_generation, params, max_attempts, created_at, updated_at)
@@ -93,7 +104,8 @@ export async function insertLunWithOperation(db: PrismaClient | Prisma.Transacti
       RETURNING *
     )
     SELECT ${RETURNED} FROM lun, op`;
-  const row = rows[0]!;
+  const row = rows[0];
+  if (!row) throw new ConflictError(`the source LUN ${lun.sourceLunId} changed while its clone ${lun.name} was being made; reload and try again`, [{ field: 'source.lun_id', message: 'changed meanwhile' }]);
   const lunRow: Record<string, unknown> = {};
   const opRow: Record<string, unknown> = {};
   for (const field of Object.keys(LUN_COLUMNS)) lunRow[field] = row[field];

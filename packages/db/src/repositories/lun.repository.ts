@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError, type Backend, type Lun, type LunDocuments, type LunFilter, type LunPatch, type LunRepository, type LunView, type NewLun, type NewOperation, type Operation, type Page, type PageRequest } from '@bootlun/core';
+import { ConflictError, NotFoundError, type Backend, type Lun, type LunDocuments, type LunFilter, type LunPatch, type LunRepository, type CloningGuard, type LunView, type NewLun, type NewOperation, type Operation, type Page, type PageRequest } from '@bootlun/core';
 import type { Prisma, PrismaClient } from '../generated/client';
 import { insertLunWithOperation } from './lun-create.query';
 import { lockPlacement, readPlacementBackends } from './lun-placement.query';
@@ -49,10 +49,6 @@ export class PrismaLunRepository implements LunRepository {
     return guarded('LUN', undefined, () => queryFirstLun(this.db, { assignedNodeId: nodeId, purpose: 'boot_from_san' }));
   }
 
-  findCloneInProgress(sourceLunId: string): Promise<{ id: string; name: string } | null> {
-    return guarded('LUN', undefined, () => this.db.iscsiLun.findFirst({ where: { sourceLunId, status: 'creating' }, select: { id: true, name: true } }));
-  }
-
   countClones(sourceLunId: string): Promise<number> {
     return guarded('LUN', undefined, () => this.db.iscsiLun.count({ where: { sourceLunId } }));
   }
@@ -88,7 +84,7 @@ export class PrismaLunRepository implements LunRepository {
     );
   }
 
-  change(id: string, expectedGeneration: number, patch: LunPatch, op: NewOperation | null): Promise<{ lun: LunView; operation: Operation | null }> {
+  change(id: string, expectedGeneration: number, patch: LunPatch, op: NewOperation | null, options: { refuseWhileCloning?: CloningGuard } = {}): Promise<{ lun: LunView; operation: Operation | null }> {
     return guarded('LUN', id, () =>
       this.db.$transaction(async (tx: Tx) => {
         // Only changes that need the target converged start a new generation; a label change
@@ -106,6 +102,16 @@ export class PrismaLunRepository implements LunRepository {
           throw new ConflictError('the LUN was changed by another request at the same time; reload and try again');
         }
         const row = await tx.iscsiLun.findUniqueOrThrow({ where: { id }, include: lunViewInclude });
+        // The row is locked now: a clone insert waits on it (see lun-create.query.ts), and one that committed first is visible here.
+        if (options.refuseWhileCloning) {
+          const where: Prisma.IscsiLunWhereInput = { sourceLunId: id, status: 'creating' };
+          if (options.refuseWhileCloning === 'of-the-lun') where.sourceSnapshotId = null;
+          const copying = await tx.iscsiLun.findFirst({ where, select: { id: true, name: true, sourceSnapshotId: true } });
+          if (copying) {
+            const what = copying.sourceSnapshotId ? `a snapshot of LUN ${row.name}` : `LUN ${row.name}`;
+            throw new ConflictError(`${what} is being copied into its clone ${copying.name} (${copying.id}); wait for that create to finish`);
+          }
+        }
         const operation = op ? toOperation(await tx.operation.create({ data: operationData(op, row, row.generation) })) : null;
         return { lun: toLunView(row), operation };
       }),
