@@ -17,6 +17,13 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
+async function readySnapshot(lunId: string): Promise<{ id: string; name: string }> {
+  const snapshot = (await h.as('operator').post(`/api/v1/storage/luns/${lunId}/snapshots`, { name: unique('snap') })).body.data;
+  await h.services.prisma.lunSnapshot.update({ where: { id: snapshot.id }, data: { status: 'ready' } });
+  await h.services.prisma.operation.updateMany({ where: { lunId }, data: { status: 'succeeded' } });
+  return snapshot;
+}
+
 async function readyLun(): Promise<{ id: string; name: string }> {
   const lun = (await h.as('operator').post('/api/v1/storage/luns', { name: unique('src'), size_gb: 1, target_id: backendId, purpose: 'install_source' })).body.data;
   await h.services.repos.luns.writeBack(lun.id, 1, { status: 'ready' });
@@ -24,6 +31,7 @@ async function readyLun(): Promise<{ id: string; name: string }> {
   return lun;
 }
 const clone = (sourceId: string) => h.as('operator').post('/api/v1/storage/luns', { name: unique('copy'), source: { lun_id: sourceId } });
+const cloneSnapshot = (snapshotId: string) => h.as('operator').post('/api/v1/storage/luns', { name: unique('copy'), source: { snapshot_id: snapshotId } });
 const importInto = (id: string) => h.as('operator').post(`/api/v1/storage/luns/${id}/import`, { url: 'http://10.0.0.1/golden.raw' });
 const operationsOf = (lunId: string) => h.services.prisma.operation.findMany({ where: { lunId }, select: { kind: true } });
 
@@ -44,10 +52,7 @@ describe('clones and changes to their source', () => {
 
   it('import, rollback and delete of a LUN being copied into a clone: 409, the LUN unchanged and no operation recorded', async () => {
     const source = await readyLun();
-    const snapshot = await h.as('operator').post(`/api/v1/storage/luns/${source.id}/snapshots`, { name: unique('snap') });
-    expect(snapshot.status).toBe(202);
-    await h.services.prisma.lunSnapshot.update({ where: { id: snapshot.body.data.id }, data: { status: 'ready' } });
-    await h.services.prisma.operation.updateMany({ where: { lunId: source.id }, data: { status: 'succeeded' } });
+    const snapshot = await readySnapshot(source.id);
     const copy = await clone(source.id);
     expect(copy.status).toBe(202);
     const before = (await h.services.repos.luns.get(source.id))!;
@@ -55,7 +60,7 @@ describe('clones and changes to their source', () => {
 
     const refused = [
       await importInto(source.id),
-      await h.as('operator').post(`/api/v1/storage/luns/${source.id}/rollback`, { snapshot_id: snapshot.body.data.id }),
+      await h.as('operator').post(`/api/v1/storage/luns/${source.id}/rollback`, { snapshot_id: snapshot.id }),
       await h.as('operator').delete(`/api/v1/storage/luns/${source.id}`),
     ];
     for (const res of refused) {
@@ -68,10 +73,8 @@ describe('clones and changes to their source', () => {
 
   it("a clone of one of the LUN's snapshots holds back its delete (the snapshots go with it), not an import into it", async () => {
     const source = await readyLun();
-    const snapshot = await h.as('operator').post(`/api/v1/storage/luns/${source.id}/snapshots`, { name: unique('snap') });
-    await h.services.prisma.lunSnapshot.update({ where: { id: snapshot.body.data.id }, data: { status: 'ready' } });
-    await h.services.prisma.operation.updateMany({ where: { lunId: source.id }, data: { status: 'succeeded' } });
-    const copy = await h.as('operator').post('/api/v1/storage/luns', { name: unique('copy'), source: { snapshot_id: snapshot.body.data.id } });
+    const snapshot = await readySnapshot(source.id);
+    const copy = await cloneSnapshot(snapshot.id);
     expect(copy.status).toBe(202);
 
     const removal = await h.as('operator').delete(`/api/v1/storage/luns/${source.id}`);
@@ -90,5 +93,22 @@ describe('clones and changes to their source', () => {
       expect([imported.status, cloned.status].sort()).toEqual([202, 409]);
     }
     console.log(`import/clone answers over ${rounds} rounds: ${[...new Set(outcomes)].map((o) => `${o} ×${outcomes.filter((x) => x === o).length}`).join(', ')}`);
+  });
+
+  it('a snapshot being copied into a clone cannot be deleted, and a delete sent with the clone at the same moment: never both accepted', async () => {
+    const source = await readyLun();
+    const snapshot = await readySnapshot(source.id);
+    const copy = await cloneSnapshot(snapshot.id);
+    const refused = await h.as('operator').delete(`/api/v1/storage/luns/${source.id}/snapshots/${snapshot.id}`);
+    expect(refused.status).toBe(409);
+    expect(refused.body.detail).toBe(`snapshot ${snapshot.name} is being copied into the clone ${copy.body.data.name} (${copy.body.data.id}); wait for that create to finish`);
+    expect(await h.services.prisma.lunSnapshot.findUniqueOrThrow({ where: { id: snapshot.id } })).toMatchObject({ status: 'ready' });
+
+    for (let i = 0; i < 15; i++) {
+      const snap = await readySnapshot(source.id);
+      const [removed, cloned] = await Promise.all([h.as('operator').delete(`/api/v1/storage/luns/${source.id}/snapshots/${snap.id}`), cloneSnapshot(snap.id)]);
+      expect([removed.status, cloned.status].sort()).toEqual([202, 409]);
+      await h.services.prisma.operation.updateMany({ where: { lunId: source.id }, data: { status: 'succeeded' } });
+    }
   });
 });

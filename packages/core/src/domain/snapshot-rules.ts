@@ -35,11 +35,11 @@ export const snapshotRules = {
   },
 
   /** A snapshot goes once it is settled (ready or failed), nothing is rolling back to it and no clone is being copied from it. */
-  canDeleteSnapshot(snapshot: LunSnapshot, inFlight: InFlight, cloneInProgress: { id: string; name: string } | null): void {
+  /** A clone still being copied from the snapshot is refused by the delete itself (SnapshotRepository.markDeleting). */
+  canDeleteSnapshot(snapshot: LunSnapshot, inFlight: InFlight): void {
     if (snapshot.status !== 'ready' && snapshot.status !== 'error') throw new ConflictError(`snapshot ${snapshot.name} is ${snapshot.status}; wait for it to finish`);
     const rollback = inFlight.find((op) => op.kind === 'rollback' && op.params?.snapshotId === snapshot.id);
     if (rollback) throw new ConflictError(`LUN is being rolled back to snapshot ${snapshot.name} (operation ${rollback.id}); wait for it to finish`);
-    if (cloneInProgress) throw new ConflictError(`snapshot ${snapshot.name} is being copied into the clone ${cloneInProgress.name} (${cloneInProgress.id}); wait for that create to finish`);
   },
 
   /** A clone from a snapshot copies the snapshot, not the LUN: only the snapshot must be complete. */

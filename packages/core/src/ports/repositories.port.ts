@@ -120,8 +120,6 @@ export interface LunRepository {
   findBootLun(nodeId: string): Promise<LunView | null>;
   /** How many LUNs were cloned from `sourceLunId` and still exist, whatever their status. */
   countClones(sourceLunId: string): Promise<number>;
-  /** A LUN still being created as a clone of snapshot `snapshotId`, if any. */
-  findSnapshotCloneInProgress(snapshotId: string): Promise<{ id: string; name: string } | null>;
   /** Inserts the LUN (generation 1) and its operation in one transaction. ConflictError on a taken name or IQN. */
   createWithOperation(lun: NewLun, op: NewOperation): Promise<{ lun: Lun; operation: Operation }>;
   /**
@@ -217,7 +215,11 @@ export interface SnapshotRepository {
    * already use, or when the LUN changed or went meanwhile.
    */
   createWithOperation(snapshot: NewSnapshot, lun: { id: string; name: string; generation: number }, op: NewOperation): Promise<{ snapshot: LunSnapshot; operation: Operation }>;
-  /** Moves a ready or failed snapshot to deleting and records `op`, in one transaction; ConflictError when it is in another state by then. */
+  /**
+   * Moves a ready or failed snapshot to deleting and records `op`, in one transaction;
+   * ConflictError when it is in another state by then, or while a clone is still being
+   * copied from it (checked after the row is locked, so a clone committing at the same moment is seen).
+   */
   markDeleting(id: string, lun: { id: string; name: string; generation: number }, op: NewOperation): Promise<{ snapshot: LunSnapshot; operation: Operation }>;
   update(id: string, patch: SnapshotPatch): Promise<void>;
   /** A row already gone counts as removed. */

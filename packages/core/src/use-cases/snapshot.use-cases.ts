@@ -86,7 +86,7 @@ export async function getSnapshot(deps: CoreDeps, lunId: string, snapshotId: str
 export async function deleteSnapshot(deps: CoreDeps, lunId: string, snapshotId: string): Promise<SnapshotChangeResult> {
   const lun = await loadLun(deps, lunId);
   const snapshot = await loadSnapshot(deps, lun, snapshotId);
-  snapshotRules.canDeleteSnapshot(snapshot, await deps.repos.operations.listInFlight(lun.id), await deps.repos.luns.findSnapshotCloneInProgress(snapshot.id));
+  snapshotRules.canDeleteSnapshot(snapshot, await deps.repos.operations.listInFlight(lun.id));
   const changed = await deps.repos.snapshots.markDeleting(snapshot.id, lun, newOperation(deps, 'snapshot_delete', lun, { snapshotId: snapshot.id }));
   return { ...changed, dispatch: await deps.dispatcher.dispatch(changed.operation) };
 }

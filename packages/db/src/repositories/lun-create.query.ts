@@ -66,6 +66,13 @@ const OPERATION_COLUMNS: { [K in keyof OperationRow]: string } = {
   updatedAt: 'updated_at',
 };
 
+/** One row while the clone's source is as its checks saw it (locked until commit); always one row for a LUN that is not a clone. */
+function sourceHeldStill(lun: NewLun): Prisma.Sql {
+  if (lun.sourceSnapshotId) return Prisma.sql`SELECT 1 FROM lun_snapshots WHERE id = ${lun.sourceSnapshotId}::uuid AND status = 'ready' FOR SHARE`;
+  if (lun.sourceGeneration !== undefined) return Prisma.sql`SELECT 1 FROM iscsi_luns WHERE id = ${lun.sourceLunId}::uuid AND generation = ${lun.sourceGeneration} FOR SHARE`;
+  return Prisma.sql`SELECT 1`;
+}
+
 const OP_PREFIX = 'op.';
 const RETURNED = Prisma.raw(
   [
@@ -76,17 +83,15 @@ const RETURNED = Prisma.raw(
 
 /**
  * `db` is the client, or a transaction's (placement inserts under its lock, in its transaction).
- * A clone of a LUN (`sourceGeneration` set) goes in only while its source is still at that
- * generation, and holds the source row FOR SHARE until it commits: an import, rollback or
- * delete of the source either committed first (no row here: ConflictError) or waits and
- * then sees the clone (LunRepository.change with refuseWhileCloning).
+ * A clone goes in only while its source holds still, and holds the source row FOR SHARE
+ * until it commits: a LUN still at the generation its checks read (`sourceGeneration`), a
+ * snapshot still ready. A change of the source (import, rollback, delete; a snapshot's
+ * delete) either committed first (no row here: ConflictError) or waits and then sees the
+ * clone (LunRepository.change with refuseWhileCloning, SnapshotRepository.markDeleting).
  */
 export async function insertLunWithOperation(db: PrismaClient | Prisma.TransactionClient, lun: NewLun, op: NewOperation): Promise<{ lun: IscsiLun; operation: OperationRow }> {
   const now = new Date();
-  const source =
-    lun.sourceGeneration === undefined
-      ? Prisma.sql`SELECT 1`
-      : Prisma.sql`SELECT 1 FROM iscsi_luns WHERE id = ${lun.sourceLunId}::uuid AND generation = ${lun.sourceGeneration} FOR SHARE`;
+  const source = sourceHeldStill(lun);
   const rows = await db.$queryRaw<Array<Record<string, unknown>>>`
     WITH source AS (${source}), lun AS (
       INSERT INTO iscsi_luns (id, name, size_gb, backend_id, iqn, purpose, template, source_lun_id, source_snapshot_id, status, chap_enabled, chap_username, chap_secret_sealed, chap_secret_key_id,
@@ -105,7 +110,10 @@ export async function insertLunWithOperation(db: PrismaClient | Prisma.Transacti
     )
     SELECT ${RETURNED} FROM lun, op`;
   const row = rows[0];
-  if (!row) throw new ConflictError(`the source LUN ${lun.sourceLunId} changed while its clone ${lun.name} was being made; reload and try again`, [{ field: 'source.lun_id', message: 'changed meanwhile' }]);
+  if (!row) {
+    const [field, what] = lun.sourceSnapshotId ? ['source.snapshot_id', `snapshot ${lun.sourceSnapshotId}`] : ['source.lun_id', `LUN ${lun.sourceLunId}`];
+    throw new ConflictError(`the source ${what} changed while its clone ${lun.name} was being made; reload and try again`, [{ field, message: 'changed meanwhile' }]);
+  }
   const lunRow: Record<string, unknown> = {};
   const opRow: Record<string, unknown> = {};
   for (const field of Object.keys(LUN_COLUMNS)) lunRow[field] = row[field];

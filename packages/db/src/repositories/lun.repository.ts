@@ -53,10 +53,6 @@ export class PrismaLunRepository implements LunRepository {
     return guarded('LUN', undefined, () => this.db.iscsiLun.count({ where: { sourceLunId } }));
   }
 
-  findSnapshotCloneInProgress(snapshotId: string): Promise<{ id: string; name: string } | null> {
-    return guarded('LUN', undefined, () => this.db.iscsiLun.findFirst({ where: { sourceSnapshotId: snapshotId, status: 'creating' }, select: { id: true, name: true } }));
-  }
-
   /** One statement for both rows (see lun-create.query.ts): as atomic as a transaction, one round trip. */
   createWithOperation(lun: NewLun, op: NewOperation): Promise<{ lun: Lun; operation: Operation }> {
     return guarded('LUN', undefined, async () => {

@@ -76,6 +76,9 @@ export class PrismaSnapshotRepository implements SnapshotRepository {
         const moved = await tx.lunSnapshot.updateMany({ where: { id, status: { in: ['ready', 'error'] } }, data: { status: 'deleting', errorMessage: null } });
         if (moved.count === 0) throw new ConflictError(`snapshot ${id} changed meanwhile; reload and try again`);
         const row = await tx.lunSnapshot.findUniqueOrThrow({ where: { id } });
+        // The row is locked now: a clone insert waits on it (see lun-create.query.ts), and one that committed first is visible here.
+        const copying = await tx.iscsiLun.findFirst({ where: { sourceSnapshotId: id, status: 'creating' }, select: { id: true, name: true } });
+        if (copying) throw new ConflictError(`snapshot ${row.name} is being copied into the clone ${copying.name} (${copying.id}); wait for that create to finish`);
         return { snapshot: toSnapshot(row), operation: await insertOperation(tx, op, lun) };
       }),
     );
