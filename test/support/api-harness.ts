@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { loadConfig } from '@bootlun/config';
 import { createApiKey, type CoreDeps } from '@bootlun/core';
-import { BullOperationDispatcher, OutboxSweeper, type RedisClient } from '@bootlun/jobs';
+import { BullOperationDispatcher, OutboxSweeper } from '@bootlun/jobs';
 import { createServices, type Services } from '@bootlun/runtime';
 import type { Express } from 'express';
 import pino from 'pino';
@@ -42,7 +42,7 @@ export async function startApiHarness(envOverrides: Record<string, string> = {},
   const env = loadConfig({ ...process.env, NODE_ENV: 'test', DATA_DIR: '/tmp/bootlun-test-data', ...envOverrides });
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const services = createServices(env, logger, { failFastQueue: true });
-  await connected(services.queues.connection.sharedRedis());
+  await services.queues.connection.connected(5_000);
   const dispatcher = new BullOperationDispatcher(services.queues, services.repos.operations, services.retry, logger);
   const core: CoreDeps = {
     // Every route, the revocation included, goes through the one cache: a key revoked here is refused here at once.
@@ -93,20 +93,3 @@ export function backendBody(overrides: Record<string, unknown> = {}, config: Rec
   };
 }
 
-/**
- * Waits (up to 5 s) for the shared Redis connection: until then the boot rate limit fails
- * open by design, and a test that counts requests would count none. A Redis that is down
- * on purpose just costs the wait.
- */
-async function connected(redis: RedisClient | null): Promise<void> {
-  if (!redis || redis.status === 'ready') return;
-  await new Promise<void>((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      redis.off('ready', done);
-      resolve();
-    };
-    const timer = setTimeout(done, 5_000);
-    redis.once('ready', done);
-  });
-}

@@ -14,6 +14,8 @@ async function main(): Promise<void> {
   const logger = createLogger(env, 'api');
   const services = createServices(env, logger, { failFastQueue: true, defaultPoolMax: DEFAULT_POOL_MAX.api });
   await prepareSealedSecrets(services, env, logger);
+  // Serve once Redis answers (at most 5 s): the boot rate limit then counts from the first request.
+  await services.queues.connection.connected(5_000);
   const dispatcher = new BullOperationDispatcher(services.queues, services.repos.operations, services.retry, logger);
   const core: CoreDeps = {
     // Every route, the revocation included, goes through the one cache: a key revoked here is refused here at once.

@@ -45,6 +45,26 @@ export class QueueConnection {
     return this.redis;
   }
 
+  /**
+   * Resolves once the shared Redis connection is up, or after `timeoutMs` whatever its
+   * state (at once on the PostgreSQL store). Until it is up the boot rate limit fails open
+   * by design, so a process that starts serving first would not count its first requests;
+   * a Redis that is down only costs the wait.
+   */
+  async connected(timeoutMs: number): Promise<void> {
+    const redis = this.sharedRedis();
+    if (!redis || redis.status === 'ready') return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        redis.off('ready', done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      redis.once('ready', done);
+    });
+  }
+
   queue(name: string): Queue {
     const { store } = this.options;
     if (store.kind === 'redis') return new Queue(name, { connection: this.sharedRedis()!, prefix: this.prefix });
