@@ -66,7 +66,7 @@ export function newLunOn(
   deps: CoreDeps,
   backend: BackendRef,
   input: CreateLunBody & { size_gb: number },
-  source: { lunId: string; generation: number; snapshotId: null } | { lunId: string; snapshotId: string } | null = null,
+  source: { lunId: string; generation: number; snapshotId: string | null } | null = null,
 ): { lun: NewLun; op: NewOperation } {
   // A request that does not say gets the backend's default (config.chap_enabled, off unless set).
   const chap = input.chap_enabled ?? backend.config.chap_enabled ?? false;
@@ -83,7 +83,7 @@ export function newLunOn(
     sourceLunId: source?.lunId ?? null,
     sourceSnapshotId: source?.snapshotId ?? null,
     // A snapshot never changes, so only a clone of the LUN itself waits for its source to hold still.
-    ...(source && 'generation' in source ? { sourceGeneration: source.generation } : {}),
+    ...(source && source.snapshotId === null ? { sourceGeneration: source.generation } : {}),
     ...chapCredentials(deps, id, chap, input.mutual_chap_enabled),
   };
   return { lun, op: newOperation(deps, 'create', backend.id) };
@@ -152,8 +152,7 @@ async function insertClone(
   const backend = await deps.repos.backends.getRef(source.backendId);
   if (!backend) throw new NotFoundError('storage backend', source.backendId);
   assertBackendCanClone(backend, from.field);
-  const copied = from.snapshotId === null ? { lunId: source.id, generation: source.generation, snapshotId: null } : { lunId: source.id, snapshotId: from.snapshotId };
-  const made = newLunOn(deps, backend, { ...input, size_gb: sizeGb }, copied);
+  const made = newLunOn(deps, backend, { ...input, size_gb: sizeGb }, { lunId: source.id, generation: source.generation, snapshotId: from.snapshotId });
   const { lun, operation } = await deps.repos.luns.createWithOperation(made.lun, made.op);
   return dispatch(deps, { ...lun, backendName: backend.name, assignedNodeName: null }, operation);
 }
